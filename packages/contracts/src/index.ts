@@ -1,0 +1,5 @@
+export * from './checks.js';
+export * from './services.js';
+export * from './events.js';
+export * from './health.js';
+export * from './errors.js';

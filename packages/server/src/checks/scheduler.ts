@@ -1,0 +1,208 @@
+// One timer for every check: a min-heap of due times. Runs at a fixed rate (due + period, like the
+// kubelet's ticker), bounded concurrency, never two runs of one job at once, and measures lag.
+
+export interface Job {
+  id: string;
+  periodMs: number;
+  /** Absolute time of the first run. */
+  firstDueAt: number;
+  timeoutMs: number;
+  run(signal: AbortSignal, dueAt: number): Promise<void>;
+}
+
+export interface SchedulerOptions {
+  concurrency: number;
+  /** Called with the lag (actual start minus due time) of every run, in ms. */
+  onStart?(lagMs: number, job: Job): void;
+  /** Called when a run is skipped because the previous run of the same job is still going. */
+  onSkip?(job: Job): void;
+  now?(): number;
+}
+
+interface Entry {
+  due: number;
+  job: Job;
+  generation: number;
+}
+
+export class Scheduler {
+  private readonly heap: Entry[] = [];
+  private readonly jobs = new Map<string, { job: Job; generation: number }>();
+  private readonly running = new Map<string, AbortController>();
+  private readonly waiting: Entry[] = [];
+  private readonly waitingIds = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private generation = 0;
+  private stopped = true;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  get activeRuns(): number {
+    return this.running.size;
+  }
+
+  has(id: string): boolean {
+    return this.jobs.has(id);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.arm();
+  }
+
+  /** Adds or replaces a job; a replaced job's in-flight run is aborted. */
+  schedule(job: Job): void {
+    this.unschedule(job.id);
+    const generation = ++this.generation;
+    this.jobs.set(job.id, { job, generation });
+    this.push({ due: job.firstDueAt, job, generation });
+    this.arm();
+  }
+
+  unschedule(id: string): void {
+    if (!this.jobs.delete(id)) return;
+    this.running.get(id)?.abort(new Error('cancelled'));
+    // Heap entries of removed jobs are dropped lazily when they surface (generation mismatch).
+  }
+
+  /** Stops scheduling and aborts every in-flight run; resolves when they have all returned. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.waiting.length = 0;
+    this.waitingIds.clear();
+    for (const controller of this.running.values()) controller.abort(new Error('cancelled: shutting down'));
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    const next = this.heap[0];
+    if (!next) return;
+    if (this.timer && next.due >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = next.due;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, next.due - this.now()));
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = this.now();
+    while (this.heap.length > 0 && this.heap[0]!.due <= now) {
+      const entry = this.pop()!;
+      const current = this.jobs.get(entry.job.id);
+      if (!current || current.generation !== entry.generation) continue;
+      const { job } = current;
+      // Fixed rate; when far behind, skip the missed slots rather than bursting to catch up.
+      let nextDue = entry.due + job.periodMs;
+      if (nextDue <= now) nextDue += Math.ceil((now - nextDue + 1) / job.periodMs) * job.periodMs;
+      this.push({ due: nextDue, job, generation: entry.generation });
+      if (this.running.has(job.id) || this.waitingIds.has(job.id)) {
+        this.options.onSkip?.(job);
+        continue;
+      }
+      if (this.running.size < this.options.concurrency) this.launch(entry);
+      else {
+        this.waiting.push(entry);
+        this.waitingIds.add(job.id);
+      }
+    }
+    this.arm();
+  }
+
+  private launch(entry: Entry): void {
+    const { job } = entry;
+    const controller = new AbortController();
+    this.running.set(job.id, controller);
+    const timeout = setTimeout(() => controller.abort(new TimeoutError(job.timeoutMs)), job.timeoutMs);
+    this.options.onStart?.(this.now() - entry.due, job);
+    const run = this.execute(job, entry.due, controller, timeout);
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run));
+  }
+
+  private async execute(job: Job, due: number, controller: AbortController, timeout: NodeJS.Timeout): Promise<void> {
+    try {
+      await job.run(controller.signal, due);
+    } catch {
+      // A job reports its own failures; nothing may escape into the scheduler loop.
+    } finally {
+      clearTimeout(timeout);
+      if (this.running.get(job.id) === controller) this.running.delete(job.id);
+      this.drain();
+    }
+  }
+
+  private drain(): void {
+    while (!this.stopped && this.waiting.length > 0 && this.running.size < this.options.concurrency) {
+      const entry = this.waiting.shift()!;
+      this.waitingIds.delete(entry.job.id);
+      const current = this.jobs.get(entry.job.id);
+      if (current && current.generation === entry.generation && !this.running.has(entry.job.id)) this.launch(entry);
+    }
+  }
+
+  private push(entry: Entry): void {
+    const heap = this.heap;
+    heap.push(entry);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.due <= entry.due) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = entry;
+  }
+
+  private pop(): Entry | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length === 0 || !last) return top;
+    // Sift the last entry down from the root.
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = -1;
+      let smallestDue = last.due;
+      if (left < heap.length && heap[left]!.due < smallestDue) {
+        smallest = left;
+        smallestDue = heap[left]!.due;
+      }
+      if (right < heap.length && heap[right]!.due < smallestDue) smallest = right;
+      if (smallest < 0) break;
+      heap[i] = heap[smallest]!;
+      i = smallest;
+    }
+    heap[i] = last;
+    return top;
+  }
+}
+
+export class TimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** Spreads first runs over the period by a stable hash of the id, so a restart keeps the same phase. */
+export function phaseOffset(id: string, periodMs: number): number {
+  let hash = 2166136261;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 16777619);
+  return (hash >>> 0) % periodMs;
+}

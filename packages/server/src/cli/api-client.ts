@@ -1,0 +1,34 @@
+// The CLI talks to a running Opsbook only through its public API.
+import type { ErrorBody } from '@opsbook/contracts';
+
+export const DEFAULT_URL = 'http://localhost:8080';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export function apiUrl(option: string | undefined): string {
+  return (option ?? process.env.OPSBOOK_URL ?? DEFAULT_URL).replace(/\/$/, '');
+}
+
+export async function api<T>(base: string, path: string, init: RequestInit = {}): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`${base}${path}`, { ...init, headers: { accept: 'application/json', ...init.headers } });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    throw new ApiError(`cannot reach Opsbook at ${base} (${cause}); is \`opsbook serve\` running? Set --url or OPSBOOK_URL to point elsewhere`, 0);
+  }
+  const text = await response.text();
+  const body = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!response.ok) {
+    const error = (body as ErrorBody | undefined)?.error;
+    throw new ApiError(error?.message ?? `HTTP ${response.status} from ${path}`, response.status);
+  }
+  return body as T;
+}

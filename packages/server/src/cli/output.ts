@@ -1,0 +1,46 @@
+import pc from 'picocolors';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A plain aligned table; colour only when stdout is a terminal. */
+export function printTable(headers: string[], rows: string[][]): void {
+  const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell).length))).join('  ');
+  process.stdout.write(`${pc.bold(line(headers))}\n`);
+  for (const row of rows) process.stdout.write(`${line(row)}\n`);
+}
+
+export function colourStatus(status: string): string {
+  switch (status) {
+    case 'healthy':
+    case 'up':
+    case 'UP':
+      return pc.green(status);
+    case 'unhealthy':
+    case 'down':
+    case 'DOWN':
+      return pc.red(status);
+    default:
+      return pc.yellow(status);
+  }
+}
+
+/** Prints an error with what to do next and sets the exit code. */
+export function fail(message: string, code = 1, json = false): void {
+  if (json) printJson({ error: { message } });
+  else process.stderr.write(`${pc.red('error:')} ${message}\n`);
+  process.exitCode = code;
+}
+
+export function ago(ms: number | null | undefined, now = Date.now()): string {
+  if (ms == null) return '-';
+  const seconds = Math.max(0, Math.round((now - ms) / 1000));
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)}m ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)}h ago`;
+  return `${Math.round(seconds / 86400)}d ago`;
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { formatDiagnostic } from '../config/load.js';
+import { ConfigInvalidError, Opsbook } from '../runtime/opsbook.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run Opsbook: load the config, open the store, run the checks and serve the API')
+    .option('-c, --config <file>', 'the config file', process.env.OPSBOOK_CONFIG ?? 'opsbook.yaml')
+    .option('-p, --port <port>', 'override server.port', (v) => Number(v))
+    .option('--no-watch', 'do not reload when the config file changes (SIGHUP still reloads)')
+    .option('--json', 'logs are always JSON lines; accepted for symmetry with the other commands')
+    .action(async (options: { config: string; port?: number; watch: boolean }) => {
+      const opsbook = new Opsbook({ configFile: options.config, port: options.port, watchConfig: options.watch });
+      try {
+        await opsbook.start();
+      } catch (error) {
+        if (error instanceof ConfigInvalidError) {
+          for (const d of error.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+          process.stderr.write(`${error.message}; Opsbook did not start. Fix them and run again (check with \`opsbook config validate ${options.config}\`).\n`);
+          process.exit(2);
+        }
+        process.stderr.write(`Opsbook could not start: ${(error as Error).message}\n`);
+        process.exit(1);
+      }
+      process.on('SIGHUP', () => void opsbook.reload());
+      const stop = (signal: string) => {
+        opsbook.logger.info({ signal }, 'signal received');
+        void opsbook.stop().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

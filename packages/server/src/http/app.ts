@@ -1,0 +1,53 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Logger } from 'pino';
+import type { Lifecycle } from '../runtime/lifecycle.js';
+import type { SelfMetrics } from '../runtime/self-metrics.js';
+import type { CheckQueries } from '../checks/check.queries.js';
+import type { ProbeOutcome } from '../checks/probe.js';
+import { errorResponse, validationResponse } from './errors.js';
+import { healthRoutes } from './routes/health.routes.js';
+import { checkRoutes } from './routes/checks.routes.js';
+import { serviceRoutes } from './routes/services.routes.js';
+import { eventRoutes } from './routes/events.routes.js';
+
+export interface AppDeps {
+  lifecycle: Lifecycle;
+  logger: Logger;
+  metrics: SelfMetrics;
+  /** Throws UnavailableError until the store is connected and migrated. */
+  queries(): CheckQueries;
+  runCheck(id: string, signal: AbortSignal): Promise<ProbeOutcome | undefined>;
+  version: string;
+}
+
+export type App = OpenAPIHono;
+
+export function newRouter(): OpenAPIHono {
+  return new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return validationResponse(result.error, c);
+      return undefined;
+    },
+  });
+}
+
+export function createApp(deps: AppDeps): OpenAPIHono {
+  const app = newRouter();
+  app.onError((error, c) => errorResponse(error, c, deps.logger));
+  app.notFound((c) =>
+    c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}; see /api/openapi.json`, correlationId: '' } }, 404),
+  );
+  app.route('/', healthRoutes(deps));
+  app.route('/api/v1', serviceRoutes(deps));
+  app.route('/api/v1', checkRoutes(deps));
+  app.route('/api/v1', eventRoutes(deps));
+  app.doc31('/api/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Opsbook API',
+      version: deps.version,
+      description: 'Checks, services and events of an Opsbook instance. Times are epoch milliseconds.',
+    },
+  });
+  return app;
+}

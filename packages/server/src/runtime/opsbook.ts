@@ -1,0 +1,345 @@
+// The composition root: config, store, checks, HTTP server, reload and graceful shutdown.
+import { createHash } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { loadConfigFile, formatDiagnostic, type Diagnostic } from '../config/load.js';
+import type { OpsbookConfig } from '../config/schema.js';
+import { CheckService } from '../checks/check.service.js';
+import { CheckQueries } from '../checks/check.queries.js';
+import { backfillRollups } from '../checks/rollup-backfill.js';
+import { openStore, type Store } from '../storage/db.js';
+import { migrate } from '../storage/migrate.js';
+import { EventRepository, type NewEvent } from '../storage/event.repository.js';
+import { ResultRepository } from '../storage/result.repository.js';
+import { createApp } from '../http/app.js';
+import { UnavailableError } from '../errors.js';
+import { Lifecycle } from './lifecycle.js';
+import { SelfMetrics } from './self-metrics.js';
+import { createLogger } from './logger.js';
+import { VERSION } from './version.js';
+
+export class ConfigInvalidError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(`the config has ${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}`);
+  }
+}
+
+export interface OpsbookOptions {
+  configFile: string;
+  logger?: Logger;
+  /** Overrides server.port (0 picks a free port). */
+  port?: number;
+  host?: string;
+  /** Watch the config file and reload on change (SIGHUP always reloads). */
+  watchConfig?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+const HOUR = 3_600_000;
+
+export class Opsbook {
+  readonly lifecycle = new Lifecycle();
+  readonly metrics = new SelfMetrics();
+  readonly logger: Logger;
+  private config!: OpsbookConfig;
+  private baseDir = '.';
+  private configHash = '';
+  private store: Store | undefined;
+  private checks: CheckService | undefined;
+  private queries: CheckQueries | undefined;
+  private server: ServerType | undefined;
+  private watcher: FSWatcher | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private connecting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private readonly shutdownSignal = new AbortController();
+  port = 0;
+
+  constructor(private readonly options: OpsbookOptions) {
+    this.logger = options.logger ?? createLogger();
+  }
+
+  /** Loads the config (throws ConfigInvalidError), starts serving, and connects the store in the background. */
+  async start(): Promise<void> {
+    const loaded = loadConfigFile(this.options.configFile, this.options.env);
+    if (!loaded.ok) throw new ConfigInvalidError(loaded.diagnostics);
+    this.config = loaded.config;
+    this.baseDir = loaded.baseDir;
+    this.configHash = hashFile(this.options.configFile);
+    this.lifecycle.configLoaded = true;
+
+    await this.listen();
+    this.connecting = this.connect();
+    if (this.options.watchConfig) this.watchConfig();
+  }
+
+  /** Resolves once the store is connected, migrated and the checks are running. */
+  async ready(): Promise<void> {
+    await this.connecting;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private async listen(): Promise<void> {
+    const app = createApp({
+      lifecycle: this.lifecycle,
+      logger: this.logger,
+      metrics: this.metrics,
+      version: VERSION,
+      queries: () => {
+        if (!this.queries || !this.lifecycle.storeUp)
+          throw new UnavailableError(`the store is not reachable yet (${this.lifecycle.storeError ?? 'connecting'}); retry shortly`);
+        return this.queries;
+      },
+      runCheck: async (id, signal) => {
+        if (!this.checks) throw new UnavailableError('checks are not running yet; retry shortly');
+        return this.checks.runNow(id, signal);
+      },
+    });
+    const host = this.options.host ?? this.config.server.host;
+    const port = this.options.port ?? this.config.server.port;
+    await new Promise<void>((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+        this.port = info.port;
+        resolve();
+      });
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(`port ${port} is already in use; stop the other process or set server.port (or --port)`)
+            : error,
+        ),
+      );
+      this.server = server;
+    });
+    this.logger.info({ url: `http://${host}:${this.port}` }, 'serving the API');
+  }
+
+  /** Connects and migrates with exponential backoff; readiness stays DOWN until it succeeds. */
+  private async connect(): Promise<void> {
+    const { storage } = this.config;
+    let delay = 500;
+    for (let attempt = 1; !this.lifecycle.shuttingDown; attempt++) {
+      let store: Store | undefined;
+      try {
+        store = await openStore({ url: storage.url, password: storage.password ?? readSecretFile(storage.passwordFile, this.baseDir) });
+        await store.ping();
+        const applied = await migrate(store);
+        if (applied.length > 0) this.logger.info({ migrations: applied }, 'migrations applied');
+        this.store = store;
+        this.lifecycle.migrated = true;
+        this.lifecycle.storeUp = true;
+        this.lifecycle.storeError = undefined;
+        this.metrics.storeUp.set(1);
+        this.logger.info({ store: store.location, engine: store.engine }, 'store ready');
+        break;
+      } catch (error) {
+        await store?.close().catch(() => {});
+        const message = describeStoreError(error);
+        this.lifecycle.storeError = message;
+        this.metrics.storeUp.set(0);
+        this.logger.error(
+          { attempt, retryInMs: delay },
+          `cannot open the store at ${redact(storage.url)}: ${message}; retrying in ${Math.round(delay / 1000)} s (readiness is DOWN until it answers)`,
+        );
+        await sleep(delay, this.shutdownSignal.signal);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+    if (!this.store || this.lifecycle.shuttingDown) return;
+    await this.startChecks(this.store);
+  }
+
+  private async startChecks(store: Store): Promise<void> {
+    const checks = new CheckService({
+      store,
+      logger: this.logger,
+      concurrency: this.config.scheduler.concurrency,
+      onRun: (definition, outcome) => {
+        this.metrics.checksRun.inc({ kind: definition.probe.kind, status: outcome.status });
+        this.metrics.probeDuration.observe({ kind: definition.probe.kind }, outcome.latencyMs / 1000);
+      },
+      onLag: (lag) => this.metrics.scheduleLag.observe(lag / 1000),
+    });
+    this.checks = checks;
+    const backfilled = await backfillRollups(store, checks.rollups, Date.now(), this.config.retention);
+    if (backfilled.minutes + backfilled.hours > 0) this.logger.info(backfilled, 'rebuilt rollups from stored results');
+    await checks.loadStoredState();
+    const summary = await checks.apply(this.config, this.baseDir);
+    this.queries = new CheckQueries(store, checks.rollups);
+    checks.start();
+    await this.event({ kind: 'opsbook.started', severity: 'info', message: `Opsbook ${VERSION} started with ${checks.checkCount} checks`, data: summary });
+    this.logger.info({ checks: checks.checkCount, ...summary, added: summary.added.length }, 'checks running');
+
+    this.every(5_000, () => this.watchStore(store));
+    this.every(60_000, () => this.updateGauges());
+    this.every(HOUR, () => this.purge(store));
+    setTimeout(() => void this.purge(store), 60_000).unref();
+  }
+
+  private every(ms: number, task: () => Promise<void> | void): void {
+    const timer = setInterval(() => void task(), ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async watchStore(store: Store): Promise<void> {
+    try {
+      await store.ping();
+      if (!this.lifecycle.storeUp) this.logger.info('store reachable again');
+      this.lifecycle.storeUp = true;
+      this.lifecycle.storeError = undefined;
+      this.metrics.storeUp.set(1);
+    } catch (error) {
+      if (this.lifecycle.storeUp) this.logger.error(`store unreachable: ${describeStoreError(error)}`);
+      this.lifecycle.storeUp = false;
+      this.lifecycle.storeError = describeStoreError(error);
+      this.metrics.storeUp.set(0);
+    }
+  }
+
+  private async updateGauges(): Promise<void> {
+    if (!this.queries || !this.lifecycle.storeUp) return;
+    const services = await this.queries.services().catch(() => []);
+    for (const status of ['healthy', 'unhealthy', 'unknown'] as const)
+      this.metrics.checks.set({ status }, services.reduce((n, s) => n + s.checks[status], 0));
+  }
+
+  private async purge(store: Store): Promise<void> {
+    const now = Date.now();
+    const { retention } = this.config;
+    try {
+      const removed = await new ResultRepository(store.db).purge({
+        results: now - retention.results,
+        minuteRollups: now - retention.minuteRollups,
+        hourRollups: now - retention.rollups,
+      });
+      if (removed > 0) this.logger.info({ removed }, 'retention: removed expired results and rollups');
+    } catch (error) {
+      this.logger.error({ err: error }, 'retention purge failed; will retry next hour');
+    }
+  }
+
+  /** Applies a changed config file; an invalid one is rejected and the running config stays. */
+  async reload(): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
+    const loaded = loadConfigFile(this.options.configFile, this.options.env);
+    if (!loaded.ok) {
+      for (const d of loaded.diagnostics) this.logger.error({ path: d.path }, `config rejected: ${formatDiagnostic(d)}`);
+      await this.event({
+        kind: 'config.rejected',
+        severity: 'error',
+        message: `config reload rejected (${loaded.diagnostics.length} problems); the running config stays`,
+        data: { diagnostics: loaded.diagnostics },
+      });
+      return { applied: false, diagnostics: loaded.diagnostics };
+    }
+    const restartNeeded = (['server', 'storage', 'scheduler'] as const).filter(
+      (key) => JSON.stringify(loaded.config[key]) !== JSON.stringify(this.config[key]),
+    );
+    if (restartNeeded.length > 0)
+      this.logger.warn({ sections: restartNeeded }, `changes to ${restartNeeded.join(', ')} take effect after a restart`);
+    this.config = { ...loaded.config, server: this.config.server, storage: this.config.storage, scheduler: this.config.scheduler };
+    this.baseDir = loaded.baseDir;
+    this.configHash = hashFile(this.options.configFile);
+    if (this.checks) {
+      const summary = await this.checks.apply(this.config, this.baseDir);
+      const message = `config reloaded: ${summary.added.length} added, ${summary.changed.length} changed, ${summary.removed.length} removed, ${summary.unchanged} unchanged`;
+      this.logger.info(summary, message);
+      await this.event({ kind: 'config.reloaded', severity: 'info', message, data: summary });
+    }
+    return { applied: true, diagnostics: [] };
+  }
+
+  private watchConfig(): void {
+    const file = this.options.configFile;
+    // Watch the directory: editors often replace the file, which ends a watch on the file itself.
+    this.watcher = watch(dirname(file), (_event, name) => {
+      if (name !== basename(file)) return;
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => {
+        let hash: string;
+        try {
+          hash = hashFile(file);
+        } catch {
+          return;
+        }
+        if (hash === this.configHash) return;
+        void this.reload();
+      }, 300);
+    });
+  }
+
+  private async event(event: Omit<NewEvent, 'at' | 'service_id' | 'check_id' | 'data'> & { data: unknown }): Promise<void> {
+    if (!this.store || !this.lifecycle.storeUp) return;
+    try {
+      await new EventRepository(this.store.db).append([
+        { ...event, at: Date.now(), service_id: null, check_id: null, data: JSON.stringify(event.data) },
+      ]);
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not record event');
+    }
+  }
+
+  /** Graceful stop: readiness DOWN first, then probes cancelled, results flushed, store closed. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.lifecycle.shuttingDown = true;
+    this.shutdownSignal.abort();
+    this.logger.info('shutting down: readiness is DOWN');
+    const delay = this.config?.server.shutdownDelaySeconds ?? 0;
+    if (delay > 0) await sleep(delay * 1000);
+    this.watcher?.close();
+    clearTimeout(this.reloadTimer);
+    for (const timer of this.timers) clearInterval(timer);
+    await this.connecting?.catch(() => {});
+    await this.checks?.stop();
+    await this.event({ kind: 'opsbook.stopped', severity: 'info', message: 'Opsbook stopped', data: {} });
+    await new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      (this.server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      setTimeout(() => (this.server as { closeAllConnections?: () => void }).closeAllConnections?.(), 2_000).unref();
+    });
+    await this.store?.close();
+    this.lifecycle.storeUp = false;
+    this.logger.info('stopped');
+  }
+}
+
+function hashFile(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function readSecretFile(file: string | undefined, baseDir: string): string | undefined {
+  if (!file) return undefined;
+  return readFileSync(new URL(file, `file://${baseDir}/`), 'utf8').trim();
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function redact(url: string): string {
+  return url.replace(/:\/\/([^:/@]+):[^@]*@/, '://$1:***@');
+}
+
+function describeStoreError(error: unknown): string {
+  const e = error as NodeJS.ErrnoException & { errors?: Error[] };
+  if (e.errors?.length) return e.errors.map((inner) => inner.message).join('; ');
+  return e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message;
+}

@@ -1,0 +1,34 @@
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import type { Engine, Store } from './db.js';
+import { checksMigration } from './migrations/001_checks.js';
+
+export type ColumnTypes = ReturnType<typeof columnTypes>;
+
+/** The few types that differ between the engines; everything else is portable. */
+export function columnTypes(engine: Engine) {
+  return {
+    /** Epoch milliseconds and other large integers. */
+    bigint: engine === 'postgres' ? ('bigint' as const) : ('integer' as const),
+    double: engine === 'postgres' ? ('double precision' as const) : ('real' as const),
+    serial: engine === 'postgres' ? ('bigserial' as const) : ('integer' as const),
+  };
+}
+
+function migrations(engine: Engine): Record<string, Migration> {
+  const types = columnTypes(engine);
+  return {
+    '001_checks': checksMigration(types),
+  };
+}
+
+/** Runs every pending migration; throws with the failing migration's name. */
+export async function migrate(store: Store): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(store.engine) };
+  const migrator = new Migrator({ db: store.db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,118 @@
+// A throwaway PostgreSQL cluster from the machine's binaries, for tests and benchmarks.
+// initdb refuses to run as root, so as root the cluster runs as the `postgres` user.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, chownSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+
+export interface PostgresCluster {
+  url: string;
+  port: number;
+  binDir: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export function findPostgresBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? join(root, versions[0], 'bin') : undefined;
+}
+
+/** Installs PostgreSQL with apt when running as root, else explains the command to run. */
+export function ensurePostgresInstalled(): string {
+  let bin = findPostgresBin();
+  if (bin) return bin;
+  const command = 'apt-get update && apt-get install -y postgresql postgresql-contrib';
+  if (process.getuid?.() !== 0) {
+    throw new Error(`PostgreSQL server binaries are missing; install them with: sudo ${command}`);
+  }
+  execFileSync('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${command}`], { stdio: 'inherit' });
+  bin = findPostgresBin();
+  if (!bin) throw new Error(`PostgreSQL is still missing after: ${command}`);
+  return bin;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function startPostgresCluster(options: { settings?: Record<string, string> } = {}): Promise<PostgresCluster> {
+  const binDir = ensurePostgresInstalled();
+  const asRoot = process.getuid?.() === 0;
+  const dataDir = mkdtempSync(join(tmpdir(), 'opsbook-pg-'));
+  if (asRoot) chownSync(dataDir, uid('postgres'), gid('postgres'));
+  const run = (cmd: string, args: string[]) =>
+    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
+
+  run(join(binDir, 'initdb'), ['-D', join(dataDir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const port = await freePort();
+  const settings: Record<string, string> = {
+    port: String(port),
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: dataDir,
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    max_connections: '200',
+    shared_preload_libraries: 'pg_stat_statements',
+    ...options.settings,
+  };
+  const options_ = Object.entries(settings)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
+  const data = join(dataDir, 'data');
+  const pgCtl = join(binDir, 'pg_ctl');
+  // pg_ctl daemonizes the server and stops it reliably; a signal to runuser would not reach postgres.
+  try {
+    run(pgCtl, ['-D', data, '-o', options_, '-l', join(dataDir, 'postgres.log'), '-w', '-t', '60', 'start']);
+  } catch (error) {
+    const log = (() => {
+      try {
+        return readFileSync(join(dataDir, 'postgres.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+    throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${log}`);
+  }
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // already stopped
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.once('exit', stop);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    binDir,
+    dataDir,
+    async stop() {
+      stop();
+    },
+  };
+}
+
+function uid(user: string): number {
+  return Number(execFileSync('id', ['-u', user]).toString().trim());
+}
+function gid(user: string): number {
+  return Number(execFileSync('id', ['-g', user]).toString().trim());
+}
