@@ -19,21 +19,26 @@ export async function checkStats(
 ): Promise<CheckStats> {
   const repository = new ResultRepository(store.db);
   const from = floor(now - STATS_WINDOWS[window], MINUTE);
-  const currentMinute = floor(now, MINUTE);
   const total = newBucket(from);
-  const add = (rows: Awaited<ReturnType<ResultRepository['rollups']>>) => rows.forEach((row) => mergeBucket(total, fromRow(row)));
+  const stored = new Set<number>();
+  const add = (rows: Awaited<ReturnType<ResultRepository['rollups']>>) =>
+    rows.forEach((row) => {
+      if (row.resolution === '1m') stored.add(row.bucket);
+      mergeBucket(total, fromRow(row));
+    });
 
   const firstFullHour = Math.ceil(from / HOUR) * HOUR;
   const currentHour = floor(now, HOUR);
   if (firstFullHour < currentHour) {
     add(await repository.rollups('1m', from, firstFullHour, checkId));
     add(await repository.rollups('1h', firstFullHour, currentHour, checkId));
-    add(await repository.rollups('1m', currentHour, currentMinute, checkId));
+    add(await repository.rollups('1m', currentHour, now + MINUTE, checkId));
   } else {
-    add(await repository.rollups('1m', from, currentMinute, checkId));
+    add(await repository.rollups('1m', from, now + MINUTE, checkId));
   }
-  const open = aggregator.openMinute(checkId);
-  if (open && open.bucket >= currentMinute) mergeBucket(total, open);
+  // Minutes still in memory, unless the store already has them (the writer may have just committed).
+  for (const bucket of aggregator.pendingMinutes(checkId))
+    if (bucket.bucket >= from && !stored.has(bucket.bucket)) mergeBucket(total, bucket);
 
   return {
     checkId,

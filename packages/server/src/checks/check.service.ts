@@ -210,6 +210,7 @@ export class CheckService {
       if (isEmpty(batch)) return;
       try {
         await this.writer.write(batch);
+        this.aggregator.markSaved(batch.minutes);
       } catch (error) {
         this.options.logger.error({ err: error }, 'could not write check results; will retry');
         this.requeue(batch);

@@ -61,6 +61,8 @@ export interface ClosedHour {
 export class RollupAggregator {
   private readonly open = new Map<string, Open>();
   private closedMinutes: RollupRow[] = [];
+  /** Closed minutes not yet committed to the store, so stats see them in the meantime. */
+  private readonly unsaved = new Map<string, Bucket[]>();
   private closedHours: ClosedHour[] = [];
 
   constructor(private readonly startedAt: number) {}
@@ -89,13 +91,26 @@ export class RollupAggregator {
     return taken;
   }
 
-  /** The open (not yet stored) minute of a check, for stats that include the last seconds. */
-  openMinute(checkId: string): Bucket | undefined {
-    return this.open.get(checkId)?.minute;
+  /** Minutes of a check not in the store yet: closed-but-unsaved ones and the open one. */
+  pendingMinutes(checkId: string): Bucket[] {
+    const open = this.open.get(checkId)?.minute;
+    return [...(this.unsaved.get(checkId) ?? []), ...(open && open.count > 0 ? [open] : [])];
+  }
+
+  /** The writer committed these minute rows. */
+  markSaved(rows: RollupRow[]): void {
+    for (const row of rows) {
+      const list = this.unsaved.get(row.check_id);
+      if (!list) continue;
+      const rest = list.filter((b) => b.bucket !== row.bucket);
+      if (rest.length > 0) this.unsaved.set(row.check_id, rest);
+      else this.unsaved.delete(row.check_id);
+    }
   }
 
   forget(checkId: string): void {
     this.open.delete(checkId);
+    this.unsaved.delete(checkId);
   }
 
   private advance(checkId: string, open: Open, at: number): void {
@@ -103,6 +118,9 @@ export class RollupAggregator {
     if (minute > open.minute.bucket) {
       if (open.minute.count > 0) {
         this.closedMinutes.push(toRow(checkId, '1m', open.minute));
+        const list = this.unsaved.get(checkId);
+        if (list) list.push(open.minute);
+        else this.unsaved.set(checkId, [open.minute]);
         mergeBucket(open.hour, open.minute);
       }
       open.minute = newBucket(minute);
