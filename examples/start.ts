@@ -12,7 +12,8 @@ const opsbook = new Opsbook({ configFile, watchConfig: true });
 try {
   await opsbook.start();
 } catch (error) {
-  if (error instanceof ConfigInvalidError) for (const d of error.diagnostics) console.error(formatDiagnostic(d));
+  if (error instanceof ConfigInvalidError)
+    for (const d of error.diagnostics) console.error(formatDiagnostic(d));
   console.error(`Opsbook could not start: ${(error as Error).message}`);
   await example.close();
   process.exit(error instanceof ConfigInvalidError ? 2 : 1);

@@ -2,7 +2,10 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 
-export async function createTestDatabase(clusterUrl: string, prefix = 'test'): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(
+  clusterUrl: string,
+  prefix = 'test',
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: clusterUrl });
   await admin.connect();

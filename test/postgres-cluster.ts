@@ -48,15 +48,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startPostgresCluster(options: { settings?: Record<string, string> } = {}): Promise<PostgresCluster> {
+export async function startPostgresCluster(
+  options: { settings?: Record<string, string> } = {},
+): Promise<PostgresCluster> {
   const binDir = ensurePostgresInstalled();
   const asRoot = process.getuid?.() === 0;
   const dataDir = mkdtempSync(join(tmpdir(), 'opsbook-pg-'));
   if (asRoot) chownSync(dataDir, uid('postgres'), gid('postgres'));
   const run = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
+      : execFileSync(cmd, args, { stdio: 'pipe' });
 
-  run(join(binDir, 'initdb'), ['-D', join(dataDir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  run(join(binDir, 'initdb'), [
+    '-D',
+    join(dataDir, 'data'),
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   const port = await freePort();
   const settings: Record<string, string> = {
     port: String(port),

@@ -8,7 +8,12 @@ export const ServiceView = z.object({
   description: z.string().nullable(),
   tags: z.array(z.string()),
   status: CheckHealth.describe('unhealthy if any check is, unknown while any is unknown, else healthy'),
-  checks: z.object({ total: z.number().int(), healthy: z.number().int(), unhealthy: z.number().int(), unknown: z.number().int() }),
+  checks: z.object({
+    total: z.number().int(),
+    healthy: z.number().int(),
+    unhealthy: z.number().int(),
+    unknown: z.number().int(),
+  }),
 });
 export type ServiceView = z.infer<typeof ServiceView>;
 

@@ -51,7 +51,10 @@ export function redactSpec(spec: ProbeSpec): Record<string, unknown> {
         ...spec,
         url: redactUrl(spec.url),
         headers: Object.fromEntries(
-          Object.entries(spec.headers).map(([name, value]) => [name, SECRET_HEADER.test(name) ? '***' : value]),
+          Object.entries(spec.headers).map(([name, value]) => [
+            name,
+            SECRET_HEADER.test(name) ? '***' : value,
+          ]),
         ),
       };
     case 'postgres': {

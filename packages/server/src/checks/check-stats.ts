@@ -7,7 +7,12 @@ import { floor, HOUR, mergeBucket, MINUTE, newBucket, type RollupAggregator } fr
 import { quantile } from '../telemetry/sketch.js';
 import { fromRow } from './rollup-backfill.js';
 
-export const STATS_WINDOWS = { '1h': HOUR, '24h': 24 * HOUR, '7d': 7 * 24 * HOUR, '30d': 30 * 24 * HOUR } as const;
+export const STATS_WINDOWS = {
+  '1h': HOUR,
+  '24h': 24 * HOUR,
+  '7d': 7 * 24 * HOUR,
+  '30d': 30 * 24 * HOUR,
+} as const;
 export type StatsWindow = keyof typeof STATS_WINDOWS;
 
 export async function checkStats(

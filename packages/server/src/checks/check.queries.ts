@@ -1,5 +1,13 @@
 // Read side of checks for the API and CLI: rows from the store shaped into the public contracts.
-import type { CheckDetail, CheckList, CheckResult, CheckStats, CheckView, EventView, ServiceView } from '@opsbook/contracts';
+import type {
+  CheckDetail,
+  CheckList,
+  CheckResult,
+  CheckStats,
+  CheckView,
+  EventView,
+  ServiceView,
+} from '@opsbook/contracts';
 import { NotFoundError } from '../errors.js';
 import type { Store } from '../storage/db.js';
 import { CheckRepository, type CheckListRow } from '../storage/check.repository.js';
@@ -73,7 +81,10 @@ export class CheckQueries {
   }
 
   async services(): Promise<ServiceView[]> {
-    const [services, counts] = await Promise.all([this.checks.listServices(), this.checks.countByServiceAndStatus()]);
+    const [services, counts] = await Promise.all([
+      this.checks.listServices(),
+      this.checks.countByServiceAndStatus(),
+    ]);
     return services.map((service) => {
       const checks = { total: 0, healthy: 0, unhealthy: 0, unknown: 0 };
       for (const row of counts) {
@@ -82,7 +93,8 @@ export class CheckQueries {
         checks[status] += row.count;
         checks.total += row.count;
       }
-      const status = checks.unhealthy > 0 ? 'unhealthy' : checks.unknown > 0 || checks.total === 0 ? 'unknown' : 'healthy';
+      const status =
+        checks.unhealthy > 0 ? 'unhealthy' : checks.unknown > 0 || checks.total === 0 ? 'unknown' : 'healthy';
       return {
         name: service.id,
         owner: service.owner,

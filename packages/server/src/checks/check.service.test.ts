@@ -83,12 +83,18 @@ describe.each(ENGINES)('checks on %s', (engine) => {
     const queries = new CheckQueries(t.store, service.rollups);
     const events = await queries.eventList({ check: 'shop/ready', limit: 10 });
     expect(events.items[0]).toMatchObject({ kind: 'check.transition', severity: 'error', service: 'shop' });
-    expect(events.items[0]!.message).toMatch(/readiness check shop\/ready is unhealthy \(was healthy\): 2 consecutive failures: HTTP 503/);
+    expect(events.items[0]!.message).toMatch(
+      /readiness check shop\/ready is unhealthy \(was healthy\): 2 consecutive failures: HTTP 503/,
+    );
     expect(events.items[0]!.data).toMatchObject({ from: 'healthy', to: 'unhealthy' });
 
     const services = await queries.services();
     expect(services).toEqual([
-      expect.objectContaining({ name: 'shop', status: 'unhealthy', checks: { total: 3, healthy: 2, unhealthy: 1, unknown: 0 } }),
+      expect.objectContaining({
+        name: 'shop',
+        status: 'unhealthy',
+        checks: { total: 3, healthy: 2, unhealthy: 1, unknown: 0 },
+      }),
     ]);
 
     const stats = await queries.stats('shop/ready', '1h');
@@ -111,7 +117,10 @@ describe.each(ENGINES)('checks on %s', (engine) => {
 
     const changed = config(target).services[0]!;
     changed.checks = changed.checks.filter((c) => c.name !== 'startup');
-    changed.checks[1] = { ...changed.checks[1]!, timing: { ...changed.checks[1]!.timing, failureThreshold: 5 } };
+    changed.checks[1] = {
+      ...changed.checks[1]!,
+      timing: { ...changed.checks[1]!.timing, failureThreshold: 5 },
+    };
     const summary = await service.apply({ ...config(target), services: [changed] }, '.');
     expect(summary).toEqual({ added: [], changed: ['shop/ready'], removed: ['shop/startup'], unchanged: 1 });
     expect(service.state('shop/live')!.since).toBe(liveSince);
@@ -137,13 +146,16 @@ describe.each(ENGINES)('checks on %s', (engine) => {
 
   it('a probe to an unresolvable host is a down result with the DNS error', async () => {
     service = new CheckService({ store: t.store, logger, concurrency: 10 });
-    const cfg = config(target, `
+    const cfg = config(
+      target,
+      `
   - name: ghost
     owner: nobody
     checks:
       - name: web
         http: { url: "http://no-such-host.invalid/" }
-`);
+`,
+    );
     await service.apply(cfg, '.');
     const outcome = await service.runNow('ghost/web');
     expect(outcome).toMatchObject({ status: 'down' });

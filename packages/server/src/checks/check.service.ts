@@ -63,7 +63,8 @@ export class CheckService {
     this.scheduler = new Scheduler({
       concurrency: options.concurrency,
       onStart: (lag) => options.onLag?.(lag),
-      onSkip: (job) => options.logger.warn({ check: job.id }, 'previous run still in progress; skipped this period'),
+      onSkip: (job) =>
+        options.logger.warn({ check: job.id }, 'previous run still in progress; skipped this period'),
       now: this.now,
     });
   }
@@ -179,7 +180,11 @@ export class CheckService {
     const timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
     signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
     try {
-      return await runProbe(live.definition.probe, { signal: controller.signal, timeoutMs, baseDir: this.baseDir });
+      return await runProbe(live.definition.probe, {
+        signal: controller.signal,
+        timeoutMs,
+        baseDir: this.baseDir,
+      });
     } finally {
       clearTimeout(timer);
     }
@@ -305,11 +310,20 @@ export class CheckService {
       service_id: definition.serviceId,
       check_id: definition.id,
       message: `${definition.role} check ${definition.id} is ${transition.to} (was ${transition.from}): ${transition.reason}`,
-      data: JSON.stringify({ ...transition, role: definition.role, latencyMs: outcome.latencyMs, detail: outcome.detail }),
+      data: JSON.stringify({
+        ...transition,
+        role: definition.role,
+        latencyMs: outcome.latencyMs,
+        detail: outcome.detail,
+      }),
     };
     this.batch.events.push(event);
     this.options.onEvent?.(event);
-    this.options.logger.info({ check: definition.id, from: transition.from, to: transition.to }, transition.reason);
+    const level = transition.to === 'unhealthy' ? 'warn' : 'info';
+    this.options.logger[level](
+      { check: definition.id, from: transition.from, to: transition.to },
+      transition.reason,
+    );
     if (definition.role === 'startup' && transition.to === 'healthy') {
       // Kubernetes stops a startup probe once it succeeds and starts the other probes.
       for (const other of this.live.values()) {
@@ -327,7 +341,12 @@ function emptyBatch(): CheckBatch {
 
 function isEmpty(batch: CheckBatch): boolean {
   return (
-    batch.results.length + batch.statuses.length + batch.minutes.length + batch.hours.length + batch.events.length === 0
+    batch.results.length +
+      batch.statuses.length +
+      batch.minutes.length +
+      batch.hours.length +
+      batch.events.length ===
+    0
   );
 }
 

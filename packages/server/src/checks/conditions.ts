@@ -72,9 +72,10 @@ function parseOperand(raw: string, text: string): Operand {
   }
   if (raw.startsWith('[')) {
     const end = raw.indexOf(']');
-    const name = raw.slice(1, end) as Placeholder;
+    const token = end < 0 ? raw : raw.slice(0, end + 1);
+    const name = token.slice(1, -1) as Placeholder;
     if (end < 0 || !PLACEHOLDERS.includes(name))
-      throw new Error(`in "${text}", unknown placeholder ${raw.slice(0, end + 1)}; use ${listPlaceholders()}`);
+      throw new Error(`in "${text}", unknown placeholder ${token}; use ${listPlaceholders()}`);
     return { type: 'placeholder', name, path: parsePath(raw.slice(end + 1), text) };
   }
   return { type: 'literal', value: raw.replace(/^"(.*)"$/, '$1') };
@@ -87,7 +88,8 @@ function parsePath(rest: string, text: string): (string | number)[] {
   while (index < rest.length) {
     segment.lastIndex = index;
     const match = segment.exec(rest);
-    if (!match) throw new Error(`in "${text}", cannot read the path "${rest}"; write e.g. [BODY].data.items[0].id`);
+    if (!match)
+      throw new Error(`in "${text}", cannot read the path "${rest}"; write e.g. [BODY].data.items[0].id`);
     path.push(match[1] ?? Number(match[2]));
     index = segment.lastIndex;
   }
@@ -95,7 +97,11 @@ function parsePath(rest: string, text: string): (string | number)[] {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  // As in Gatus (Go's filepath.Match): * is any run of characters, ? is one character.
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, 's');
 }
 
@@ -167,7 +173,8 @@ function placeholderValue(
     case 'IP':
       return context.ip;
     case 'BODY': {
-      if (operand.path.length === 0 && !operand.fn) return context.body;
+      // len([BODY]) and has([BODY]) measure the JSON when there is some, else the text.
+      if (operand.path.length === 0) return operand.fn ? (json() ?? context.body) : context.body;
       let value: unknown = json();
       for (const key of operand.path) {
         if (value === null || typeof value !== 'object') return undefined;

@@ -18,7 +18,10 @@ export interface ProbeContext {
   baseDir: string;
 }
 
-export type Probe<S extends ProbeSpec = ProbeSpec> = (spec: S, context: ProbeContext) => Promise<ProbeOutcome>;
+export type Probe<S extends ProbeSpec = ProbeSpec> = (
+  spec: S,
+  context: ProbeContext,
+) => Promise<ProbeOutcome>;
 
 export type ProbeTable = { [K in ProbeKind]: Probe<Extract<ProbeSpec, { kind: K }>> };
 

@@ -2,7 +2,17 @@
 // minutes from raw results, hours from minutes. The open minute is seeded into the aggregator.
 import { ResultRepository, type RollupRow } from '../storage/result.repository.js';
 import type { Store } from '../storage/db.js';
-import { addSample, floor, HOUR, mergeBucket, MINUTE, newBucket, toRow, type Bucket, type RollupAggregator } from '../telemetry/rollup.js';
+import {
+  addSample,
+  floor,
+  HOUR,
+  mergeBucket,
+  MINUTE,
+  newBucket,
+  toRow,
+  type Bucket,
+  type RollupAggregator,
+} from '../telemetry/rollup.js';
 import { decodeSketch } from '../telemetry/sketch.js';
 
 export async function backfillRollups(
@@ -14,7 +24,10 @@ export async function backfillRollups(
   const repository = new ResultRepository(store.db);
   const currentMinute = floor(now, MINUTE);
   const latestMinute = await repository.latestRollupBucket('1m');
-  const minuteFrom = Math.max(latestMinute === undefined ? 0 : latestMinute + MINUTE, now - retention.results);
+  const minuteFrom = Math.max(
+    latestMinute === undefined ? 0 : latestMinute + MINUTE,
+    now - retention.results,
+  );
 
   const minutes = new Map<string, Bucket>();
   for (const result of await repository.resultsBetween(minuteFrom, now)) {
@@ -33,7 +46,10 @@ export async function backfillRollups(
 
   const currentHour = floor(now, HOUR);
   const latestHour = await repository.latestRollupBucket('1h');
-  const hourFrom = Math.max(latestHour === undefined ? 0 : latestHour + HOUR, floor(now - retention.minuteRollups, HOUR));
+  const hourFrom = Math.max(
+    latestHour === undefined ? 0 : latestHour + HOUR,
+    floor(now - retention.minuteRollups, HOUR),
+  );
   const hours = new Map<string, Bucket>();
   for (const row of await repository.rollups('1m', hourFrom, currentHour)) {
     const bucketStart = floor(row.bucket, HOUR);
@@ -48,5 +64,11 @@ export async function backfillRollups(
 }
 
 export function fromRow(row: RollupRow): Bucket {
-  return { bucket: row.bucket, count: row.count, failures: row.failures, latencySum: row.latency_sum, sketch: decodeSketch(row.sketch) };
+  return {
+    bucket: row.bucket,
+    count: row.count,
+    failures: row.failures,
+    latencySum: row.latency_sum,
+    sketch: decodeSketch(row.sketch),
+  };
 }

@@ -9,7 +9,13 @@ describe('scheduler', () => {
     const runs: number[] = [];
     const scheduler = new Scheduler({ concurrency: 10, onStart: (lag) => lags.push(lag) });
     const start = Date.now();
-    scheduler.schedule({ id: 'a', periodMs: 50, firstDueAt: start, timeoutMs: 1000, run: async () => void runs.push(Date.now() - start) });
+    scheduler.schedule({
+      id: 'a',
+      periodMs: 50,
+      firstDueAt: start,
+      timeoutMs: 1000,
+      run: async () => void runs.push(Date.now() - start),
+    });
     scheduler.start();
     await sleep(275);
     await scheduler.stop();
@@ -73,7 +79,9 @@ describe('scheduler', () => {
     const reasons: unknown[] = [];
     const scheduler = new Scheduler({ concurrency: 5 });
     const hang = (signal: AbortSignal) =>
-      new Promise<void>((resolve) => signal.addEventListener('abort', () => (reasons.push(signal.reason), resolve())));
+      new Promise<void>((resolve) =>
+        signal.addEventListener('abort', () => (reasons.push(signal.reason), resolve())),
+      );
     scheduler.schedule({ id: 't', periodMs: 10_000, firstDueAt: Date.now(), timeoutMs: 30, run: hang });
     scheduler.schedule({ id: 's', periodMs: 10_000, firstDueAt: Date.now(), timeoutMs: 60_000, run: hang });
     scheduler.start();
@@ -89,7 +97,13 @@ describe('scheduler', () => {
   it('unscheduling removes a job for good', async () => {
     let runs = 0;
     const scheduler = new Scheduler({ concurrency: 5 });
-    scheduler.schedule({ id: 'x', periodMs: 10, firstDueAt: Date.now(), timeoutMs: 100, run: async () => void runs++ });
+    scheduler.schedule({
+      id: 'x',
+      periodMs: 10,
+      firstDueAt: Date.now(),
+      timeoutMs: 100,
+      run: async () => void runs++,
+    });
     scheduler.start();
     await sleep(35);
     scheduler.unschedule('x');

@@ -133,7 +133,12 @@ export class Scheduler {
     void run.finally(() => this.inFlight.delete(run));
   }
 
-  private async execute(job: Job, due: number, controller: AbortController, timeout: NodeJS.Timeout): Promise<void> {
+  private async execute(
+    job: Job,
+    due: number,
+    controller: AbortController,
+    timeout: NodeJS.Timeout,
+  ): Promise<void> {
     try {
       await job.run(controller.signal, due);
     } catch {
@@ -150,7 +155,8 @@ export class Scheduler {
       const entry = this.waiting.shift()!;
       this.waitingIds.delete(entry.job.id);
       const current = this.jobs.get(entry.job.id);
-      if (current && current.generation === entry.generation && !this.running.has(entry.job.id)) this.launch(entry);
+      if (current && current.generation === entry.generation && !this.running.has(entry.job.id))
+        this.launch(entry);
     }
   }
 

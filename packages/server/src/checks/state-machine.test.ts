@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { applyOutcome, initialState, type CheckState } from './state-machine.js';
 import type { ProbeOutcome } from './probe.js';
 
-const timing = { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 3, successThreshold: 2, failureThreshold: 3 };
+const timing = {
+  initialDelaySeconds: 0,
+  periodSeconds: 5,
+  timeoutSeconds: 3,
+  successThreshold: 2,
+  failureThreshold: 3,
+};
 const up: ProbeOutcome = { status: 'up', latencyMs: 3, message: 'HTTP 200', detail: {} };
 const down: ProbeOutcome = { status: 'down', latencyMs: 4, message: 'HTTP 503', detail: {} };
 
@@ -12,7 +18,8 @@ function run(state: CheckState, outcomes: ProbeOutcome[]) {
   for (const outcome of outcomes) {
     const result = applyOutcome(state, outcome, timing, (at += 5000));
     state = result.state;
-    if (result.transition) transitions.push(`${result.transition.from}->${result.transition.to}: ${result.transition.reason}`);
+    if (result.transition)
+      transitions.push(`${result.transition.from}->${result.transition.to}: ${result.transition.reason}`);
   }
   return { state, transitions };
 }

@@ -56,8 +56,10 @@ export function applyOutcome(
     lastMessage: outcome.message,
   };
   let to: CheckHealth | undefined;
-  if (up && state.status !== 'healthy' && next.consecutiveSuccesses >= timing.successThreshold) to = 'healthy';
-  if (!up && state.status !== 'unhealthy' && next.consecutiveFailures >= timing.failureThreshold) to = 'unhealthy';
+  if (up && state.status !== 'healthy' && next.consecutiveSuccesses >= timing.successThreshold)
+    to = 'healthy';
+  if (!up && state.status !== 'unhealthy' && next.consecutiveFailures >= timing.failureThreshold)
+    to = 'unhealthy';
   if (!to) return { state: next };
   const count = up ? next.consecutiveSuccesses : next.consecutiveFailures;
   const reason = `${count} consecutive ${up ? (count === 1 ? 'success' : 'successes') : count === 1 ? 'failure' : 'failures'}: ${outcome.message}`;

@@ -19,10 +19,16 @@ export function apiUrl(option: string | undefined): string {
 export async function api<T>(base: string, path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`${base}${path}`, { ...init, headers: { accept: 'application/json', ...init.headers } });
+    response = await fetch(`${base}${path}`, {
+      ...init,
+      headers: { accept: 'application/json', ...init.headers },
+    });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new ApiError(`cannot reach Opsbook at ${base} (${cause}); is \`opsbook serve\` running? Set --url or OPSBOOK_URL to point elsewhere`, 0);
+    throw new ApiError(
+      `cannot reach Opsbook at ${base} (${cause}); is \`opsbook serve\` running? Set --url or OPSBOOK_URL to point elsewhere`,
+      0,
+    );
   }
   const text = await response.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;

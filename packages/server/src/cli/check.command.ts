@@ -25,9 +25,13 @@ export function registerCheckCommands(program: Command): void {
       }
       if (options.json) printJson(result);
       else {
-        process.stdout.write(`${result.checkId}: ${colourStatus(result.status)} in ${result.latencyMs.toFixed(1)} ms\n  ${result.message}\n`);
+        process.stdout.write(
+          `${result.checkId}: ${colourStatus(result.status)} in ${result.latencyMs.toFixed(1)} ms\n  ${result.message}\n`,
+        );
         for (const [key, value] of Object.entries(result.detail))
-          process.stdout.write(`  ${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}\n`);
+          process.stdout.write(
+            `  ${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}\n`,
+          );
       }
       if (result.status === 'down') process.exitCode = 1;
     });
@@ -35,10 +39,15 @@ export function registerCheckCommands(program: Command): void {
 
 async function runRemotely(id: string, url: string | undefined): Promise<ProbeRun> {
   const [service, name] = id.split('/');
-  if (!service || !name) throw new Error(`"${id}" is not a check id; write service/check (see \`opsbook status\`)`);
-  return api<ProbeRun>(apiUrl(url), `/api/v1/checks/${encodeURIComponent(service)}/${encodeURIComponent(name)}/run`, {
-    method: 'POST',
-  });
+  if (!service || !name)
+    throw new Error(`"${id}" is not a check id; write service/check (see \`opsbook status\`)`);
+  return api<ProbeRun>(
+    apiUrl(url),
+    `/api/v1/checks/${encodeURIComponent(service)}/${encodeURIComponent(name)}/run`,
+    {
+      method: 'POST',
+    },
+  );
 }
 
 async function runLocally(id: string, file: string): Promise<ProbeRun> {
@@ -49,12 +58,19 @@ async function runLocally(id: string, file: string): Promise<ProbeRun> {
   }
   const definitions = definitionsFromConfig(loaded.config, loaded.baseDir);
   const definition = definitions.find((d) => d.id === id);
-  if (!definition) throw new Error(`no check "${id}" in ${file}; it has: ${definitions.map((d) => d.id).join(', ') || 'none'}`);
+  if (!definition)
+    throw new Error(
+      `no check "${id}" in ${file}; it has: ${definitions.map((d) => d.id).join(', ') || 'none'}`,
+    );
   const timeoutMs = definition.timing.timeoutSeconds * 1000;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
   try {
-    const outcome = await runProbe(definition.probe, { signal: controller.signal, timeoutMs, baseDir: loaded.baseDir });
+    const outcome = await runProbe(definition.probe, {
+      signal: controller.signal,
+      timeoutMs,
+      baseDir: loaded.baseDir,
+    });
     return { checkId: id, ...outcome };
   } finally {
     clearTimeout(timer);

@@ -8,7 +8,10 @@ import { startTarget, waitFor, type Target } from '../../../../test/target-serve
 
 const BIN = resolve(import.meta.dirname, '../../bin/opsbook.js');
 
-function opsbook(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function opsbook(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
@@ -63,7 +66,10 @@ services:
 
   it('config validate: every problem with file:line:column, exit code 2', async () => {
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'services:\n  - name: web\n    owner: t\n    checks:\n      - name: x\n        periodSeconds: 0\n        tcp: { host: h, port: 99999 }\n');
+    writeFileSync(
+      bad,
+      'services:\n  - name: web\n    owner: t\n    checks:\n      - name: x\n        periodSeconds: 0\n        tcp: { host: h, port: 99999 }\n',
+    );
     const result = await opsbook(['config', 'validate', bad]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${bad}:6:24  services[0].checks[0].periodSeconds:`);
@@ -91,16 +97,26 @@ services:
   });
 
   it('serve, status, check run, and SIGTERM', async () => {
-    server = spawn(process.execPath, [BIN, 'serve', '--config', configFile], { env: { ...process.env, OPSBOOK_LOG_LEVEL: 'warn' } });
+    server = spawn(process.execPath, [BIN, 'serve', '--config', configFile], {
+      env: { ...process.env, OPSBOOK_LOG_LEVEL: 'warn' },
+    });
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(async () => {
-      const response = await fetch(`${url}/api/v1/checks?status=unhealthy`).catch(() => undefined);
-      return response?.ok && ((await response.json()) as { total: number }).total === 1;
-    }, 20_000, 'server with results');
-    await waitFor(async () => {
-      const response = await fetch(`${url}/api/v1/checks/web/ready`);
-      return ((await response.json()) as { status: string }).status === 'healthy';
-    }, 10_000, 'ready healthy');
+    await waitFor(
+      async () => {
+        const response = await fetch(`${url}/api/v1/checks?status=unhealthy`).catch(() => undefined);
+        return response?.ok && ((await response.json()) as { total: number }).total === 1;
+      },
+      20_000,
+      'server with results',
+    );
+    await waitFor(
+      async () => {
+        const response = await fetch(`${url}/api/v1/checks/web/ready`);
+        return ((await response.json()) as { status: string }).status === 'healthy';
+      },
+      10_000,
+      'ready healthy',
+    );
 
     const status = await opsbook(['status', '--url', url]);
     expect(status.code).toBe(1); // a service is unhealthy
@@ -108,7 +124,10 @@ services:
     expect(status.stdout).toMatch(/^web\/broken\s+readiness\s+unhealthy/m);
     expect(status.stdout).toMatch(/^web\/ready\s+readiness\s+healthy/m);
     const json = await opsbook(['status', '--json'], { OPSBOOK_URL: url });
-    const parsed = JSON.parse(json.stdout) as { services: unknown[]; checks: { id: string; status: string }[] };
+    const parsed = JSON.parse(json.stdout) as {
+      services: unknown[];
+      checks: { id: string; status: string }[];
+    };
     expect(parsed.checks.map((c) => [c.id, c.status])).toEqual([
       ['web/broken', 'unhealthy'],
       ['web/ready', 'healthy'],
@@ -116,7 +135,11 @@ services:
 
     const remote = await opsbook(['check', 'run', 'web/ready', '--url', url, '--json']);
     expect(remote.code).toBe(0);
-    expect(JSON.parse(remote.stdout)).toMatchObject({ checkId: 'web/ready', status: 'up', detail: { statusCode: 200 } });
+    expect(JSON.parse(remote.stdout)).toMatchObject({
+      checkId: 'web/ready',
+      status: 'up',
+      detail: { statusCode: 200 },
+    });
     const local = await opsbook(['check', 'run', 'web/broken', '--config', configFile]);
     expect(local.code).toBe(1);
     expect(local.stdout).toMatch(/web\/broken: down/);

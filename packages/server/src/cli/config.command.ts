@@ -7,7 +7,9 @@ export function registerConfigCommands(program: Command): void {
   const config = program.command('config').description('work with opsbook.yaml files');
   config
     .command('validate')
-    .description('check a config file and report every problem with file:line:column (exit code 2 when invalid)')
+    .description(
+      'check a config file and report every problem with file:line:column (exit code 2 when invalid)',
+    )
     .argument('<file>', 'the opsbook.yaml to check')
     .option('--json', 'print the result as JSON')
     .action((file: string, options: { json?: boolean }) => {
@@ -15,7 +17,12 @@ export function registerConfigCommands(program: Command): void {
       if (options.json) {
         printJson(
           result.ok
-            ? { valid: true, file, services: result.config.services.length, checks: countChecks(result.config.services) }
+            ? {
+                valid: true,
+                file,
+                services: result.config.services.length,
+                checks: countChecks(result.config.services),
+              }
             : { valid: false, file, problems: result.diagnostics },
         );
       } else if (result.ok) {

@@ -9,7 +9,11 @@ export function printTable(headers: string[], rows: string[][]): void {
   const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell).length))).join('  ');
+    cells
+      .map((cell, i) =>
+        i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell).length),
+      )
+      .join('  ');
   process.stdout.write(`${pc.bold(line(headers))}\n`);
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
 }

@@ -11,13 +11,19 @@ export function registerServeCommand(program: Command): void {
     .option('--no-watch', 'do not reload when the config file changes (SIGHUP still reloads)')
     .option('--json', 'logs are always JSON lines; accepted for symmetry with the other commands')
     .action(async (options: { config: string; port?: number; watch: boolean }) => {
-      const opsbook = new Opsbook({ configFile: options.config, port: options.port, watchConfig: options.watch });
+      const opsbook = new Opsbook({
+        configFile: options.config,
+        port: options.port,
+        watchConfig: options.watch,
+      });
       try {
         await opsbook.start();
       } catch (error) {
         if (error instanceof ConfigInvalidError) {
           for (const d of error.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
-          process.stderr.write(`${error.message}; Opsbook did not start. Fix them and run again (check with \`opsbook config validate ${options.config}\`).\n`);
+          process.stderr.write(
+            `${error.message}; Opsbook did not start. Fix them and run again (check with \`opsbook config validate ${options.config}\`).\n`,
+          );
           process.exit(2);
         }
         process.stderr.write(`Opsbook could not start: ${(error as Error).message}\n`);

@@ -44,7 +44,8 @@ export function registerStatusCommand(program: Command): void {
           ago(c.since),
           c.lastResult ? colourStatus(c.lastResult.status) : '-',
           c.lastResult ? `${c.lastResult.latencyMs.toFixed(1)} ms` : '-',
-          c.lastResult?.message ?? 'not run yet',
+          c.lastResult?.message ??
+            `not run yet (first run after initialDelaySeconds: ${c.timing.initialDelaySeconds}, or once startup passes)`,
         ]),
       );
       if (services.some((s) => s.status === 'unhealthy')) process.exitCode = 1;

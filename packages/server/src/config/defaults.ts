@@ -2,9 +2,27 @@
 
 /** Guide 6.1: the example probe configuration, used as the default timing for each role. */
 export const PROBE_DEFAULTS = {
-  liveness: { initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, successThreshold: 1, failureThreshold: 3 },
-  readiness: { initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, successThreshold: 1, failureThreshold: 3 },
-  startup: { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, successThreshold: 1, failureThreshold: 30 },
+  liveness: {
+    initialDelaySeconds: 30,
+    periodSeconds: 10,
+    timeoutSeconds: 5,
+    successThreshold: 1,
+    failureThreshold: 3,
+  },
+  readiness: {
+    initialDelaySeconds: 10,
+    periodSeconds: 5,
+    timeoutSeconds: 3,
+    successThreshold: 1,
+    failureThreshold: 3,
+  },
+  startup: {
+    initialDelaySeconds: 0,
+    periodSeconds: 10,
+    timeoutSeconds: 3,
+    successThreshold: 1,
+    failureThreshold: 30,
+  },
 } as const;
 
 export const DEFAULT_PORT = 8080;

@@ -24,7 +24,13 @@ describe('config loading', () => {
     if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
     const [live, ready] = result.config.services[0]!.checks;
     expect(live!.timing).toEqual(PROBE_DEFAULTS.liveness);
-    expect(live!.timing).toEqual({ initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, successThreshold: 1, failureThreshold: 3 });
+    expect(live!.timing).toEqual({
+      initialDelaySeconds: 30,
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      successThreshold: 1,
+      failureThreshold: 3,
+    });
     expect(ready!.role).toBe('readiness');
     expect(ready!.timing).toEqual({ ...PROBE_DEFAULTS.readiness, periodSeconds: 2 });
     expect(result.config.storage.url).toBe('sqlite:./data/opsbook.db');
@@ -58,8 +64,12 @@ describe('config loading', () => {
       '10:27 services[0].checks[1].successThreshold',
       '11:48 services[0].checks[1].http.conditions[0]',
     ]);
-    expect(result.diagnostics.find((d) => d.path === 'services[0].checks[0]')!.message).toMatch(/needs one probe/);
-    expect(result.diagnostics.find((d) => d.path === 'services[0].checks[1]')!.message).toMatch(/unknown key: colour/);
+    expect(result.diagnostics.find((d) => d.path === 'services[0].checks[0]')!.message).toMatch(
+      /needs one probe/,
+    );
+    expect(result.diagnostics.find((d) => d.path === 'services[0].checks[1]')!.message).toMatch(
+      /unknown key: colour/,
+    );
     expect(result.diagnostics.every((d) => d.file === 'bad.yaml')).toBe(true);
   });
 
@@ -91,7 +101,10 @@ services:
     const missing = loadConfigText(text, 'c.yaml', {});
     expect(missing.ok).toBe(false);
     expect(missing.diagnostics.map((d) => d.message).join('\n')).toMatch(/OWNER is not set/);
-    expect(missing.diagnostics.find((d) => d.message.includes('OWNER'))).toMatchObject({ line: 6, path: 'services[0].owner' });
+    expect(missing.diagnostics.find((d) => d.message.includes('OWNER'))).toMatchObject({
+      line: 6,
+      path: 'services[0].owner',
+    });
   });
 
   it('refuses secrets written in the YAML and reads them from env or files', () => {
@@ -109,7 +122,10 @@ services:
 `;
     const rejected = loadConfigText(literal, join(dir, 'opsbook.yaml'), {});
     expect(rejected.ok).toBe(false);
-    expect(rejected.diagnostics.map((d) => d.path)).toEqual(['services[0].checks[0].postgres.url', 'services[0].checks[1].postgres.password']);
+    expect(rejected.diagnostics.map((d) => d.path)).toEqual([
+      'services[0].checks[0].postgres.url',
+      'services[0].checks[1].postgres.password',
+    ]);
 
     const fromEnvAndFile = `
 services:
@@ -143,6 +159,9 @@ services:
   - { name: a, owner: t }
 `;
     const result = loadConfigText(text, 'd.yaml', {});
-    expect(result.diagnostics.map((d) => d.message)).toEqual(['duplicate check name "x"', 'duplicate service name "a"']);
+    expect(result.diagnostics.map((d) => d.message)).toEqual([
+      'duplicate check name "x"',
+      'duplicate service name "a"',
+    ]);
   });
 });

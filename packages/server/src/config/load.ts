@@ -2,7 +2,17 @@
 // Every problem is collected with its file:line:column and key path, never just the first.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type OpsbookConfig } from './schema.js';
 
@@ -20,7 +30,15 @@ export type LoadResult =
   | { ok: false; diagnostics: Diagnostic[] };
 
 /** Keys whose values are secrets: they must come from ${ENV} or a file, never be written in the YAML. */
-const SECRET_KEYS = new Set(['password', 'token', 'secret', 'apikey', 'routingkey', 'authorization', 'clientsecret']);
+const SECRET_KEYS = new Set([
+  'password',
+  'token',
+  'secret',
+  'apikey',
+  'routingkey',
+  'authorization',
+  'clientsecret',
+]);
 /** Keys that name a file which must exist (relative to the config file). */
 const FILE_KEYS = new Set(['passwordFile', 'ca', 'tokenFile', 'secretFile']);
 
@@ -33,7 +51,15 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   } catch (error) {
     return {
       ok: false,
-      diagnostics: [{ file, line: 0, column: 0, path: '', message: `cannot read the config file: ${(error as Error).message}` }],
+      diagnostics: [
+        {
+          file,
+          line: 0,
+          column: 0,
+          path: '',
+          message: `cannot read the config file: ${(error as Error).message}`,
+        },
+      ],
     };
   }
   return loadConfigText(text, file, env);
@@ -81,9 +107,17 @@ function interpolate(
       const raw = pair.value.value;
       const path = formatPath([...pathOf(ancestors), key]);
       if (SECRET_KEYS.has(key.toLowerCase()) && !raw.includes('${'))
-        at(pair.value.range?.[0], path, `a secret must come from \${ENV_VAR} or \${file:PATH}, not be written in the config`);
+        at(
+          pair.value.range?.[0],
+          path,
+          `a secret must come from \${ENV_VAR} or \${file:PATH}, not be written in the config`,
+        );
       if (/^[a-z][a-z0-9+.-]*:\/\/[^/@:]+:([^@/]*)@/i.test(raw) && !/:\/\/[^/@:]+:\$\{[^}]+\}@/.test(raw))
-        at(pair.value.range?.[0], path, 'a password in a URL must be a ${ENV_VAR} reference (or use password/passwordFile)');
+        at(
+          pair.value.range?.[0],
+          path,
+          'a password in a URL must be a ${ENV_VAR} reference (or use password/passwordFile)',
+        );
     },
     Scalar(_, node, ancestors) {
       if (typeof node.value !== 'string' || !node.value.includes('$')) return;
@@ -110,7 +144,12 @@ function interpolate(
   });
 }
 
-function resolveReference(ref: string, env: NodeJS.ProcessEnv, baseDir: string, fail: (message: string) => void): string {
+function resolveReference(
+  ref: string,
+  env: NodeJS.ProcessEnv,
+  baseDir: string,
+  fail: (message: string) => void,
+): string {
   if (ref.startsWith('file:')) {
     const path = resolve(baseDir, ref.slice(5));
     try {
@@ -168,13 +207,17 @@ function nearestNode(doc: Document, path: readonly PropertyKey[]): Node | undefi
 
 export function formatPath(path: readonly PropertyKey[]): string {
   return path
-    .map((key, index) => (typeof key === 'number' ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`))
+    .map((key, index) =>
+      typeof key === 'number' ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`,
+    )
     .join('');
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `required (expected ${issue.expected})`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.input === undefined)
+    return `required (expected ${issue.expected})`;
   return issue.message;
 }
 

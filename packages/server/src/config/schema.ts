@@ -1,11 +1,21 @@
 import { z } from 'zod';
-import { CERT_MIN_DAYS, DEFAULT_CONCURRENCY, DEFAULT_PORT, DEFAULT_RETENTION, DEFAULT_STORAGE_URL, PROBE_DEFAULTS } from './defaults.js';
+import {
+  CERT_MIN_DAYS,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_PORT,
+  DEFAULT_RETENTION,
+  DEFAULT_STORAGE_URL,
+  PROBE_DEFAULTS,
+} from './defaults.js';
 import { parseDuration } from './duration.js';
 import { parseCondition } from '../checks/conditions.js';
 
 const slug = z
   .string()
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'use lowercase letters, digits and dashes (like a Kubernetes name)')
+  .regex(
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/,
+    'use lowercase letters, digits and dashes (like a Kubernetes name)',
+  )
   .max(63);
 
 export const durationMs = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -210,7 +220,11 @@ function uniqueNames(items: { name: string }[], ctx: z.RefinementCtx, key: strin
   const seen = new Set<string>();
   items.forEach((item, index) => {
     if (seen.has(item.name))
-      ctx.addIssue({ code: 'custom', path: [key, index, 'name'], message: `duplicate ${what} name "${item.name}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [key, index, 'name'],
+        message: `duplicate ${what} name "${item.name}"`,
+      });
     seen.add(item.name);
   });
 }

@@ -63,11 +63,17 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
       },
       runCheck: (id, signal) => checks.runNow(id, signal),
     });
-    await waitFor(async () => {
-      await checks.flush();
-      const page = (await (await app.request('/api/v1/checks?limit=100')).json()) as { items: { status: string }[] };
-      return page.items.every((c) => c.status !== 'unknown');
-    }, 10_000, 'all checks known');
+    await waitFor(
+      async () => {
+        await checks.flush();
+        const page = (await (await app.request('/api/v1/checks?limit=100')).json()) as {
+          items: { status: string }[];
+        };
+        return page.items.every((c) => c.status !== 'unknown');
+      },
+      10_000,
+      'all checks known',
+    );
   }, 30_000);
 
   afterAll(async () => {
@@ -108,11 +114,9 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
   });
 
   it('filters checks by status, service, role and kind', async () => {
-    expect((await json('/api/v1/checks?status=unhealthy')).body.items.map((c: { id: string }) => c.id)).toEqual([
-      'api/c00',
-      'api/c01',
-      'api/c02',
-    ]);
+    expect(
+      (await json('/api/v1/checks?status=unhealthy')).body.items.map((c: { id: string }) => c.id),
+    ).toEqual(['api/c00', 'api/c01', 'api/c02']);
     expect((await json('/api/v1/checks?service=db')).body.total).toBe(1);
     expect((await json('/api/v1/checks?role=liveness&kind=tcp')).body.items[0].id).toBe('db/port');
   });
@@ -139,7 +143,11 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
 
   it('shows one check, its results and its stats; 404 for unknown checks', async () => {
     const check = await json('/api/v1/checks/api/c05');
-    expect(check.body).toMatchObject({ id: 'api/c05', status: 'healthy', spec: { kind: 'http', method: 'GET' } });
+    expect(check.body).toMatchObject({
+      id: 'api/c05',
+      status: 'healthy',
+      spec: { kind: 'http', method: 'GET' },
+    });
     const results = await json(`/api/v1/checks/api/c05/results?from=${Date.now() - 60_000}`);
     expect(results.body.items.length).toBeGreaterThan(0);
     expect(results.body.items[0]).toMatchObject({ status: 'up', detail: { statusCode: 200 } });
@@ -157,8 +165,18 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
   it('lists services with their health derived from their checks', async () => {
     const { body } = await json('/api/v1/services');
     expect(body.items).toEqual([
-      expect.objectContaining({ name: 'api', owner: 'team-api', environment: 'staging', tags: ['public'], status: 'unhealthy' }),
-      expect.objectContaining({ name: 'db', status: 'healthy', checks: { total: 1, healthy: 1, unhealthy: 0, unknown: 0 } }),
+      expect.objectContaining({
+        name: 'api',
+        owner: 'team-api',
+        environment: 'staging',
+        tags: ['public'],
+        status: 'unhealthy',
+      }),
+      expect.objectContaining({
+        name: 'db',
+        status: 'healthy',
+        checks: { total: 1, healthy: 1, unhealthy: 0, unknown: 0 },
+      }),
     ]);
   });
 
@@ -173,7 +191,11 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
   it('runs a check on demand without recording it', async () => {
     const { status, body } = await json('/api/v1/checks/db/port/run', { method: 'POST' });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ checkId: 'db/port', status: 'up', message: expect.stringMatching(/connected/) });
+    expect(body).toMatchObject({
+      checkId: 'db/port',
+      status: 'up',
+      message: expect.stringMatching(/connected/),
+    });
     expect((await json('/api/v1/checks/db/nope/run', { method: 'POST' })).status).toBe(404);
   });
 
@@ -187,7 +209,10 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
     lifecycle.storeError = 'connect ECONNREFUSED';
     const down = await json('/actuator/health/readiness');
     expect(down.status).toBe(503);
-    expect(down.body.components.store).toEqual({ status: 'DOWN', details: { error: 'connect ECONNREFUSED' } });
+    expect(down.body.components.store).toEqual({
+      status: 'DOWN',
+      details: { error: 'connect ECONNREFUSED' },
+    });
     expect((await json('/actuator/health/liveness')).status).toBe(200);
     expect((await json('/actuator/health')).status).toBe(503);
     lifecycle.storeUp = true;

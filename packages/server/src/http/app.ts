@@ -35,7 +35,16 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const app = newRouter();
   app.onError((error, c) => errorResponse(error, c, deps.logger));
   app.notFound((c) =>
-    c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}; see /api/openapi.json`, correlationId: '' } }, 404),
+    c.json(
+      {
+        error: {
+          code: 'not_found',
+          message: `no route ${c.req.method} ${c.req.path}; see /api/openapi.json`,
+          correlationId: '',
+        },
+      },
+      404,
+    ),
   );
   app.route('/', healthRoutes(deps));
   app.route('/api/v1', serviceRoutes(deps));

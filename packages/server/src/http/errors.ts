@@ -4,7 +4,14 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { ZodError } from 'zod';
 import type { ErrorBody } from '@opsbook/contracts';
-import { ConflictError, InputError, IntegrationError, NotAllowedError, NotFoundError, UnavailableError } from '../errors.js';
+import {
+  ConflictError,
+  InputError,
+  IntegrationError,
+  NotAllowedError,
+  NotFoundError,
+  UnavailableError,
+} from '../errors.js';
 import { formatPath } from '../config/load.js';
 
 export function correlationId(c: Context): string {
@@ -31,7 +38,10 @@ export function errorResponse(error: unknown, c: Context, logger: Logger): Respo
 
 /** A 400 naming every bad parameter or body field, for zod validation failures. */
 export function validationResponse(error: ZodError, c: Context): Response {
-  const issues = error.issues.map((issue) => ({ field: formatPath(issue.path) || '(body)', message: issue.message }));
+  const issues = error.issues.map((issue) => ({
+    field: formatPath(issue.path) || '(body)',
+    message: issue.message,
+  }));
   const first = issues[0]!;
   const body: ErrorBody = {
     error: {

@@ -18,7 +18,9 @@ export class Lifecycle {
     const store = this.storeUp
       ? { status: 'UP' as const }
       : { status: 'DOWN' as const, details: { error: this.storeError ?? 'not connected yet' } };
-    const shutdown = this.shuttingDown ? { status: 'DOWN' as const, details: { reason: 'shutting down' } } : { status: 'UP' as const };
+    const shutdown = this.shuttingDown
+      ? { status: 'DOWN' as const, details: { reason: 'shutting down' } }
+      : { status: 'UP' as const };
     const started = this.startup();
     const components = { store, shutdown, startup: { status: started.status } };
     const up = store.status === 'UP' && shutdown.status === 'UP' && started.status === 'UP';
@@ -38,7 +40,9 @@ export class Lifecycle {
     const up = Object.values(groups).every((g) => g.status === 'UP');
     return {
       status: up ? 'UP' : 'DOWN',
-      components: Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, { status: v.status, details: v.components }])),
+      components: Object.fromEntries(
+        Object.entries(groups).map(([k, v]) => [k, { status: v.status, details: v.components }]),
+      ),
     };
   }
 }

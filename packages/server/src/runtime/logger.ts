@@ -7,7 +7,15 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
       level: options.level ?? process.env.OPSBOOK_LOG_LEVEL ?? 'info',
       base: { app: 'opsbook' },
       redact: {
-        paths: ['*.password', '*.token', '*.secret', '*.authorization', '*.headers.authorization', 'password', 'token'],
+        paths: [
+          '*.password',
+          '*.token',
+          '*.secret',
+          '*.authorization',
+          '*.headers.authorization',
+          'password',
+          'token',
+        ],
         censor: '***',
       },
     },

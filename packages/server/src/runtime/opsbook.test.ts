@@ -73,12 +73,26 @@ describe('the Opsbook process', () => {
     await opsbook.start();
     await opsbook.ready();
     expect((await get('/actuator/health/startup')).status).toBe(200);
-    expect((await get('/actuator/health/readiness')).body).toMatchObject({ status: 'UP', components: { store: { status: 'UP' } } });
-    await waitFor(async () => (await get('/api/v1/checks/web/ready')).body.status === 'healthy', 8000, 'healthy');
+    expect((await get('/actuator/health/readiness')).body).toMatchObject({
+      status: 'UP',
+      components: { store: { status: 'UP' } },
+    });
+    await waitFor(
+      async () => (await get('/api/v1/checks/web/ready')).body.status === 'healthy',
+      8000,
+      'healthy',
+    );
 
     // An invalid file is rejected and the running config stays.
-    writeFileSync(file, yaml(target, `sqlite:${join(dir, 'ops.db')}`).replace('owner: team-web', 'owner: ""'));
-    await waitFor(async () => (await get('/api/v1/events?kind=config.rejected')).body.items[0], 5000, 'rejection event');
+    writeFileSync(
+      file,
+      yaml(target, `sqlite:${join(dir, 'ops.db')}`).replace('owner: team-web', 'owner: ""'),
+    );
+    await waitFor(
+      async () => (await get('/api/v1/events?kind=config.rejected')).body.items[0],
+      5000,
+      'rejection event',
+    );
     expect((await get('/api/v1/checks')).body.total).toBe(2);
     expect((await get('/actuator/health/readiness')).status).toBe(200);
 
@@ -86,16 +100,30 @@ describe('the Opsbook process', () => {
     const portSince = (await get('/api/v1/checks/web/port')).body.since;
     writeFileSync(file, yaml(target, `sqlite:${join(dir, 'ops.db')}`, '/broken'));
     target.status.set('/broken', 500);
-    const reloaded = await waitFor(async () => (await get('/api/v1/events?kind=config.reloaded')).body.items[0], 5000, 'reload');
+    const reloaded = await waitFor(
+      async () => (await get('/api/v1/events?kind=config.reloaded')).body.items[0],
+      5000,
+      'reload',
+    );
     expect(reloaded.data).toMatchObject({ changed: ['web/ready'], unchanged: 1 });
-    await waitFor(async () => (await get('/api/v1/checks/web/ready')).body.status === 'unhealthy', 8000, 'unhealthy');
+    await waitFor(
+      async () => (await get('/api/v1/checks/web/ready')).body.status === 'unhealthy',
+      8000,
+      'unhealthy',
+    );
     expect((await get('/api/v1/checks/web/port')).body.since).toBe(portSince);
   }, 30_000);
 
   it('on stop: readiness DOWN first, in-flight probes cancelled, store closed', async () => {
     const file = join(dir, 'opsbook.yaml');
     target.delayMs = 60_000; // every HTTP probe hangs until cancelled
-    writeFileSync(file, yaml(target, `sqlite:${join(dir, 'ops.db')}`).replace('failureThreshold: 1', 'failureThreshold: 1\n        timeoutSeconds: 60'));
+    writeFileSync(
+      file,
+      yaml(target, `sqlite:${join(dir, 'ops.db')}`).replace(
+        'failureThreshold: 1',
+        'failureThreshold: 1\n        timeoutSeconds: 60',
+      ),
+    );
     opsbook = new Opsbook({ configFile: file, port: 0, logger });
     await opsbook.start();
     await opsbook.ready();
@@ -122,7 +150,11 @@ describe('the Opsbook process', () => {
 
     const down = await get('/actuator/health/readiness');
     expect(down.status).toBe(503);
-    await waitFor(async () => (await get('/actuator/health/readiness')).body.components.store.details?.error, 5000, 'store error');
+    await waitFor(
+      async () => (await get('/actuator/health/readiness')).body.components.store.details?.error,
+      5000,
+      'store error',
+    );
     const detail = (await get('/actuator/health/readiness')).body.components.store.details.error as string;
     expect(detail).toMatch(/ECONNREFUSED/);
     expect((await get('/actuator/health/liveness')).status).toBe(200);
@@ -131,7 +163,11 @@ describe('the Opsbook process', () => {
     // PostgreSQL "comes back": a forwarder on the configured port.
     const proxy = await forward(proxyPort, realPort);
     try {
-      await waitFor(async () => (await get('/actuator/health/readiness')).status === 200, 15_000, 'ready after retry');
+      await waitFor(
+        async () => (await get('/actuator/health/readiness')).status === 200,
+        15_000,
+        'ready after retry',
+      );
       await waitFor(async () => (await get('/api/v1/checks')).body.total === 2, 5000, 'checks listed');
     } finally {
       await opsbook.stop();
@@ -163,4 +199,3 @@ async function forward(listenPort: number, targetPort: number): Promise<{ close(
       }),
   };
 }
-

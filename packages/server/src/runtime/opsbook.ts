@@ -93,7 +93,9 @@ export class Opsbook {
       version: VERSION,
       queries: () => {
         if (!this.queries || !this.lifecycle.storeUp)
-          throw new UnavailableError(`the store is not reachable yet (${this.lifecycle.storeError ?? 'connecting'}); retry shortly`);
+          throw new UnavailableError(
+            `the store is not reachable yet (${this.lifecycle.storeError ?? 'connecting'}); retry shortly`,
+          );
         return this.queries;
       },
       runCheck: async (id, signal) => {
@@ -111,7 +113,9 @@ export class Opsbook {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(
           error.code === 'EADDRINUSE'
-            ? new Error(`port ${port} is already in use; stop the other process or set server.port (or --port)`)
+            ? new Error(
+                `port ${port} is already in use; stop the other process or set server.port (or --port)`,
+              )
             : error,
         ),
       );
@@ -127,7 +131,10 @@ export class Opsbook {
     for (let attempt = 1; !this.lifecycle.shuttingDown; attempt++) {
       let store: Store | undefined;
       try {
-        store = await openStore({ url: storage.url, password: storage.password ?? readSecretFile(storage.passwordFile, this.baseDir) });
+        store = await openStore({
+          url: storage.url,
+          password: storage.password ?? readSecretFile(storage.passwordFile, this.baseDir),
+        });
         await store.ping();
         const applied = await migrate(store);
         if (applied.length > 0) this.logger.info({ migrations: applied }, 'migrations applied');
@@ -168,13 +175,22 @@ export class Opsbook {
     });
     this.checks = checks;
     const backfilled = await backfillRollups(store, checks.rollups, Date.now(), this.config.retention);
-    if (backfilled.minutes + backfilled.hours > 0) this.logger.info(backfilled, 'rebuilt rollups from stored results');
+    if (backfilled.minutes + backfilled.hours > 0)
+      this.logger.info(backfilled, 'rebuilt rollups from stored results');
     await checks.loadStoredState();
     const summary = await checks.apply(this.config, this.baseDir);
     this.queries = new CheckQueries(store, checks.rollups);
     checks.start();
-    await this.event({ kind: 'opsbook.started', severity: 'info', message: `Opsbook ${VERSION} started with ${checks.checkCount} checks`, data: summary });
-    this.logger.info({ checks: checks.checkCount, ...summary, added: summary.added.length }, 'checks running');
+    await this.event({
+      kind: 'opsbook.started',
+      severity: 'info',
+      message: `Opsbook ${VERSION} started with ${checks.checkCount} checks`,
+      data: summary,
+    });
+    this.logger.info(
+      { checks: checks.checkCount, ...summary, added: summary.added.length },
+      'checks running',
+    );
 
     this.every(5_000, () => this.watchStore(store));
     this.every(60_000, () => this.updateGauges());
@@ -207,7 +223,10 @@ export class Opsbook {
     if (!this.queries || !this.lifecycle.storeUp) return;
     const services = await this.queries.services().catch(() => []);
     for (const status of ['healthy', 'unhealthy', 'unknown'] as const)
-      this.metrics.checks.set({ status }, services.reduce((n, s) => n + s.checks[status], 0));
+      this.metrics.checks.set(
+        { status },
+        services.reduce((n, s) => n + s.checks[status], 0),
+      );
   }
 
   private async purge(store: Store): Promise<void> {
@@ -229,7 +248,8 @@ export class Opsbook {
   async reload(): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
     const loaded = loadConfigFile(this.options.configFile, this.options.env);
     if (!loaded.ok) {
-      for (const d of loaded.diagnostics) this.logger.error({ path: d.path }, `config rejected: ${formatDiagnostic(d)}`);
+      for (const d of loaded.diagnostics)
+        this.logger.error({ path: d.path }, `config rejected: ${formatDiagnostic(d)}`);
       await this.event({
         kind: 'config.rejected',
         severity: 'error',
@@ -242,8 +262,16 @@ export class Opsbook {
       (key) => JSON.stringify(loaded.config[key]) !== JSON.stringify(this.config[key]),
     );
     if (restartNeeded.length > 0)
-      this.logger.warn({ sections: restartNeeded }, `changes to ${restartNeeded.join(', ')} take effect after a restart`);
-    this.config = { ...loaded.config, server: this.config.server, storage: this.config.storage, scheduler: this.config.scheduler };
+      this.logger.warn(
+        { sections: restartNeeded },
+        `changes to ${restartNeeded.join(', ')} take effect after a restart`,
+      );
+    this.config = {
+      ...loaded.config,
+      server: this.config.server,
+      storage: this.config.storage,
+      scheduler: this.config.scheduler,
+    };
     this.baseDir = loaded.baseDir;
     this.configHash = hashFile(this.options.configFile);
     if (this.checks) {
@@ -274,7 +302,9 @@ export class Opsbook {
     });
   }
 
-  private async event(event: Omit<NewEvent, 'at' | 'service_id' | 'check_id' | 'data'> & { data: unknown }): Promise<void> {
+  private async event(
+    event: Omit<NewEvent, 'at' | 'service_id' | 'check_id' | 'data'> & { data: unknown },
+  ): Promise<void> {
     if (!this.store || !this.lifecycle.storeUp) return;
     try {
       await new EventRepository(this.store.db).append([
@@ -307,7 +337,10 @@ export class Opsbook {
       if (!this.server) return resolve();
       this.server.close(() => resolve());
       (this.server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      setTimeout(() => (this.server as { closeAllConnections?: () => void }).closeAllConnections?.(), 2_000).unref();
+      setTimeout(
+        () => (this.server as { closeAllConnections?: () => void }).closeAllConnections?.(),
+        2_000,
+      ).unref();
     });
     await this.store?.close();
     this.lifecycle.storeUp = false;

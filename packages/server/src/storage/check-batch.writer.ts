@@ -31,15 +31,26 @@ export class CheckBatchWriter {
       await this.checks.saveStatuses(batch.statuses, trx);
       await this.results.upsertRollups(batch.minutes, trx);
       const hours = await Promise.all(batch.hours.map((hour) => this.completeHour(hour, trx)));
-      await this.results.upsertRollups(hours.map((hour) => toRow(hour.checkId, '1h', hour.bucket)), trx);
+      await this.results.upsertRollups(
+        hours.map((hour) => toRow(hour.checkId, '1h', hour.bucket)),
+        trx,
+      );
       await this.events.append(batch.events, trx);
     });
   }
 
   /** An hour that began before this process rebuilds from its stored minutes, which are complete. */
-  private async completeHour(hour: ClosedHour, trx: Store['db']): Promise<{ checkId: string; bucket: ClosedHour['bucket'] }> {
+  private async completeHour(
+    hour: ClosedHour,
+    trx: Store['db'],
+  ): Promise<{ checkId: string; bucket: ClosedHour['bucket'] }> {
     if (!hour.partial) return hour;
-    const rows = await new ResultRepository(trx).rollups('1m', hour.bucket.bucket, hour.bucket.bucket + HOUR, hour.checkId);
+    const rows = await new ResultRepository(trx).rollups(
+      '1m',
+      hour.bucket.bucket,
+      hour.bucket.bucket + HOUR,
+      hour.checkId,
+    );
     const bucket = newBucket(hour.bucket.bucket);
     for (const row of rows) {
       mergeBucket(bucket, {

@@ -69,7 +69,8 @@ export class CheckRepository {
       const keepServices = new Set(services.map((s) => s.id));
       const storedServices = await trx.selectFrom('services').select('id').execute();
       const goneServices = storedServices.map((s) => s.id).filter((id) => !keepServices.has(id));
-      for (const batch of chunks(goneServices, 500)) await trx.deleteFrom('services').where('id', 'in', batch).execute();
+      for (const batch of chunks(goneServices, 500))
+        await trx.deleteFrom('services').where('id', 'in', batch).execute();
     });
   }
 
@@ -132,7 +133,9 @@ export class CheckRepository {
     if (filter.status) {
       query =
         filter.status === 'unknown'
-          ? query.where((eb) => eb.or([eb('check_status.status', 'is', null), eb('check_status.status', '=', 'unknown')]))
+          ? query.where((eb) =>
+              eb.or([eb('check_status.status', 'is', null), eb('check_status.status', '=', 'unknown')]),
+            )
           : query.where('check_status.status', '=', filter.status);
     }
     // The total must ignore the cursor, so the cursor is applied outside the window function.
@@ -146,7 +149,10 @@ export class CheckRepository {
   }
 
   async get(id: string): Promise<CheckListRow | undefined> {
-    const row = await this.withStatus().select(sql<number>`1`.as('total')).where('checks.id', '=', id).executeTakeFirst();
+    const row = await this.withStatus()
+      .select(sql<number>`1`.as('total'))
+      .where('checks.id', '=', id)
+      .executeTakeFirst();
     return row as CheckListRow | undefined;
   }
 

@@ -26,7 +26,9 @@ export interface StoreOptions {
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  return options.url.startsWith('sqlite:') ? openSqlite(options.url.slice('sqlite:'.length)) : openPostgres(options);
+  return options.url.startsWith('sqlite:')
+    ? openSqlite(options.url.slice('sqlite:'.length))
+    : openPostgres(options);
 }
 
 function openSqlite(path: string): Store {

@@ -76,7 +76,10 @@ export class ResultRepository {
 
   /** Deletes data older than each tier's retention; returns rows removed. */
   async purge(before: { results: number; minuteRollups: number; hourRollups: number }): Promise<number> {
-    const results = await this.db.deleteFrom('check_results').where('started_at', '<', before.results).executeTakeFirst();
+    const results = await this.db
+      .deleteFrom('check_results')
+      .where('started_at', '<', before.results)
+      .executeTakeFirst();
     const minutes = await this.db
       .deleteFrom('check_rollups')
       .where('resolution', '=', '1m')

@@ -61,9 +61,15 @@ describe.each(ENGINES)('storage on %s', (engine) => {
 
   it('syncs services and checks from config, removing what the config dropped', async () => {
     const repo = new CheckRepository(t.store.db);
-    await repo.syncDefinitions([service('a'), service('b')], [check('a', 'one'), check('a', 'two'), check('b', 'one')]);
+    await repo.syncDefinitions(
+      [service('a'), service('b')],
+      [check('a', 'one'), check('a', 'two'), check('b', 'one')],
+    );
     await repo.saveStatuses([status('a/two', 'healthy')]);
-    await repo.syncDefinitions([service('a')], [check('a', 'one', { spec_hash: 'h2', target: 'GET http://y/' }), check('a', 'three')]);
+    await repo.syncDefinitions(
+      [service('a')],
+      [check('a', 'one', { spec_hash: 'h2', target: 'GET http://y/' }), check('a', 'three')],
+    );
 
     const listed = await repo.list({ limit: 10 });
     expect(listed.map((r) => r.id)).toEqual(['a/one', 'a/three']);
@@ -75,7 +81,9 @@ describe.each(ENGINES)('storage on %s', (engine) => {
 
   it('upserts check states and lists them with filters, keyset pages and a total', async () => {
     const repo = new CheckRepository(t.store.db);
-    const checks = Array.from({ length: 25 }, (_, i) => check(i % 2 ? 'odd' : 'even', `c${String(i).padStart(2, '0')}`));
+    const checks = Array.from({ length: 25 }, (_, i) =>
+      check(i % 2 ? 'odd' : 'even', `c${String(i).padStart(2, '0')}`),
+    );
     await repo.syncDefinitions([service('odd'), service('even')], checks);
     await repo.saveStatuses(checks.map((c, i) => status(c.id, i % 3 === 0 ? 'unhealthy' : 'healthy')));
     await repo.saveStatuses([status('even/c00', 'healthy', T0 + 5)]);
@@ -94,7 +102,12 @@ describe.each(ENGINES)('storage on %s', (engine) => {
     const odd = await repo.list({ service: 'odd', limit: 100 });
     expect(odd).toHaveLength(12);
     const row = await repo.get('even/c00');
-    expect(row).toMatchObject({ status: 'healthy', since: T0 + 5, last_latency_ms: 12.5, last_message: 'HTTP 200' });
+    expect(row).toMatchObject({
+      status: 'healthy',
+      since: T0 + 5,
+      last_latency_ms: 12.5,
+      last_message: 'HTTP 200',
+    });
 
     const counts = await repo.countByServiceAndStatus();
     expect(counts.find((c) => c.service_id === 'odd' && c.status === 'healthy')?.count).toBeGreaterThan(0);
@@ -117,7 +130,17 @@ describe.each(ENGINES)('storage on %s', (engine) => {
       statuses: [status('a/one', 'healthy')],
       minutes: [toRow('a/one', '1m', minute)],
       hours: [],
-      events: [{ at: T0, kind: 'check.transition', severity: 'info', service_id: 'a', check_id: 'a/one', message: 'healthy', data: '{}' }],
+      events: [
+        {
+          at: T0,
+          kind: 'check.transition',
+          severity: 'info',
+          service_id: 'a',
+          check_id: 'a/one',
+          message: 'healthy',
+          data: '{}',
+        },
+      ],
     });
 
     const results = new ResultRepository(t.store.db);
@@ -156,13 +179,27 @@ describe.each(ENGINES)('storage on %s', (engine) => {
   it('purges each tier by its own retention', async () => {
     const results = new ResultRepository(t.store.db);
     await results.insertResults([
-      { check_id: 'a/one', started_at: T0 - 10 * 86_400_000, status: 'up', latency_ms: 1, message: '', detail: '{}' },
+      {
+        check_id: 'a/one',
+        started_at: T0 - 10 * 86_400_000,
+        status: 'up',
+        latency_ms: 1,
+        message: '',
+        detail: '{}',
+      },
       { check_id: 'a/one', started_at: T0, status: 'up', latency_ms: 1, message: '', detail: '{}' },
     ]);
     const old = newBucket(T0 - 40 * 86_400_000);
     addSample(old, true, 1);
-    await results.upsertRollups([toRow('a/one', '1m', old), toRow('a/one', '1h', { ...old, bucket: T0 - 40 * 86_400_000 })]);
-    const removed = await results.purge({ results: T0 - 7 * 86_400_000, minuteRollups: T0 - 35 * 86_400_000, hourRollups: T0 - 400 * 86_400_000 });
+    await results.upsertRollups([
+      toRow('a/one', '1m', old),
+      toRow('a/one', '1h', { ...old, bucket: T0 - 40 * 86_400_000 }),
+    ]);
+    const removed = await results.purge({
+      results: T0 - 7 * 86_400_000,
+      minuteRollups: T0 - 35 * 86_400_000,
+      hourRollups: T0 - 400 * 86_400_000,
+    });
     expect(removed).toBe(2);
     expect(await results.listResults('a/one', 0, T0 + 1, 10)).toHaveLength(1);
     expect(await results.rollups('1h', 0, T0)).toHaveLength(1);

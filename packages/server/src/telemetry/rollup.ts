@@ -72,7 +72,11 @@ export class RollupAggregator {
     if (open) this.advance(checkId, open, at);
     else {
       const hourStart = floor(at, HOUR);
-      open = { minute: newBucket(floor(at, MINUTE)), hour: newBucket(hourStart), hourPartial: hourStart < this.startedAt };
+      open = {
+        minute: newBucket(floor(at, MINUTE)),
+        hour: newBucket(hourStart),
+        hourPartial: hourStart < this.startedAt,
+      };
       this.open.set(checkId, open);
     }
     addSample(open.minute, up, latencyMs);

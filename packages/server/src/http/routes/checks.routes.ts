@@ -45,7 +45,10 @@ export function checkRoutes(deps: AppDeps) {
           limit: limitParam(100, 10_000),
         }),
       },
-      responses: { 200: { description: 'A page of checks', content: { 'application/json': { schema: CheckList } } }, ...errors },
+      responses: {
+        200: { description: 'A page of checks', content: { 'application/json': { schema: CheckList } } },
+        ...errors,
+      },
     }),
     async (c) => c.json(await deps.queries().list(c.req.valid('query')), 200),
   );
@@ -57,7 +60,10 @@ export function checkRoutes(deps: AppDeps) {
       tags: ['checks'],
       summary: 'One check with its (redacted) probe spec',
       request: { params: idParams },
-      responses: { 200: { description: 'The check', content: { 'application/json': { schema: CheckDetail } } }, ...errors },
+      responses: {
+        200: { description: 'The check', content: { 'application/json': { schema: CheckDetail } } },
+        ...errors,
+      },
     }),
     async (c) => {
       const { service, check } = c.req.valid('param');
@@ -98,7 +104,10 @@ export function checkRoutes(deps: AppDeps) {
       tags: ['checks'],
       summary: 'Availability and p50/p95/p99 latency over a window, from rollups',
       request: { params: idParams, query: z.object({ window: StatsWindow.default('24h') }) },
-      responses: { 200: { description: 'Stats', content: { 'application/json': { schema: CheckStats } } }, ...errors },
+      responses: {
+        200: { description: 'Stats', content: { 'application/json': { schema: CheckStats } } },
+        ...errors,
+      },
     }),
     async (c) => {
       const { service, check } = c.req.valid('param');
@@ -113,7 +122,10 @@ export function checkRoutes(deps: AppDeps) {
       tags: ['checks'],
       summary: 'Run a check once now and return the result (not recorded, thresholds unchanged)',
       request: { params: idParams },
-      responses: { 200: { description: 'The probe result', content: { 'application/json': { schema: ProbeRun } } }, ...errors },
+      responses: {
+        200: { description: 'The probe result', content: { 'application/json': { schema: ProbeRun } } },
+        ...errors,
+      },
     }),
     async (c) => {
       const { service, check } = c.req.valid('param');

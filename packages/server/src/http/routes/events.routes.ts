@@ -19,10 +19,7 @@ export function eventRoutes(deps: AppDeps) {
           check: z.string().optional().describe('service/check'),
           from: timeParam,
           to: timeParam,
-          cursor: z
-            .string()
-            .regex(/^\d+$/, 'use the nextCursor of the previous page')
-            .optional(),
+          cursor: z.string().regex(/^\d+$/, 'use the nextCursor of the previous page').optional(),
           limit: limitParam(100, 1000),
         }),
       },
@@ -34,7 +31,10 @@ export function eventRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { cursor, ...query } = c.req.valid('query');
-      return c.json(await deps.queries().eventList({ ...query, before: cursor ? Number(cursor) : undefined }), 200);
+      return c.json(
+        await deps.queries().eventList({ ...query, before: cursor ? Number(cursor) : undefined }),
+        200,
+      );
     },
   );
   return router;

@@ -6,7 +6,10 @@ export const timeParam = z
   .transform((value, ctx) => {
     const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
     if (Number.isNaN(ms)) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a time; use epoch milliseconds or ISO 8601` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" is not a time; use epoch milliseconds or ISO 8601`,
+      });
       return z.NEVER;
     }
     return ms;
@@ -14,10 +17,5 @@ export const timeParam = z
   .optional();
 
 export function limitParam(fallback: number, max: number) {
-  return z.coerce
-    .number()
-    .int('must be a whole number')
-    .min(1)
-    .max(max, `at most ${max}`)
-    .default(fallback);
+  return z.coerce.number().int('must be a whole number').min(1).max(max, `at most ${max}`).default(fallback);
 }

@@ -57,8 +57,16 @@ export function checksMigration(t: ColumnTypes): Migration {
         .addColumn('message', 'text', (c) => c.notNull())
         .addColumn('detail', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('check_results_check_idx').on('check_results').columns(['check_id', 'started_at']).execute();
-      await db.schema.createIndex('check_results_time_idx').on('check_results').columns(['started_at']).execute();
+      await db.schema
+        .createIndex('check_results_check_idx')
+        .on('check_results')
+        .columns(['check_id', 'started_at'])
+        .execute();
+      await db.schema
+        .createIndex('check_results_time_idx')
+        .on('check_results')
+        .columns(['started_at'])
+        .execute();
 
       await db.schema
         .createTable('check_rollups')
@@ -71,11 +79,17 @@ export function checksMigration(t: ColumnTypes): Migration {
         .addColumn('sketch', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('check_rollups_pk', ['check_id', 'resolution', 'bucket'])
         .execute();
-      await db.schema.createIndex('check_rollups_time_idx').on('check_rollups').columns(['resolution', 'bucket']).execute();
+      await db.schema
+        .createIndex('check_rollups_time_idx')
+        .on('check_rollups')
+        .columns(['resolution', 'bucket'])
+        .execute();
 
       await db.schema
         .createTable('events')
-        .addColumn('id', t.serial, (c) => (t.serial === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+        .addColumn('id', t.serial, (c) =>
+          t.serial === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
         .addColumn('at', t.bigint, (c) => c.notNull())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('severity', 'text', (c) => c.notNull())
