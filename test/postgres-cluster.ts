@@ -23,6 +23,19 @@ export function findPostgresBin(): string | undefined {
   return versions[0] ? join(root, versions[0], 'bin') : undefined;
 }
 
+/** Installs a Debian package for a missing command when root, else stops with the command to run. */
+export function ensureCommand(command: string, aptPackage: string): void {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return;
+  } catch {
+    // missing: install below
+  }
+  const install = `apt-get update && apt-get install -y ${aptPackage}`;
+  if (process.getuid?.() !== 0) throw new Error(`${command} is missing; install it with: sudo ${install}`);
+  execFileSync('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${install}`], { stdio: 'inherit' });
+}
+
 /** Installs PostgreSQL with apt when running as root, else explains the command to run. */
 export function ensurePostgresInstalled(): string {
   let bin = findPostgresBin();
