@@ -7,8 +7,11 @@ import {
   DEFAULT_STORAGE_URL,
   PROBE_DEFAULTS,
 } from './defaults.js';
-import { parseDuration } from './duration.js';
+import { durationMs } from './duration.schema.js';
 import { parseCondition } from '../checks/conditions.js';
+import { metricsSchema } from './metrics.schema.js';
+import { alertingSchema } from './alerting.schema.js';
+import { notificationsSchema } from './notifications.schema.js';
 
 const slug = z
   .string()
@@ -17,15 +20,6 @@ const slug = z
     'use lowercase letters, digits and dashes (like a Kubernetes name)',
   )
   .max(63);
-
-export const durationMs = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write e.g. 30s, 5m, 7d` });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 const conditions = z
   .array(z.string())
@@ -211,6 +205,9 @@ export const configSchema = z
       .strictObject({ concurrency: z.number().int().min(1).max(10_000).default(DEFAULT_CONCURRENCY) })
       .prefault({}),
     services: z.array(serviceSchema).default([]),
+    metrics: metricsSchema,
+    alerting: alertingSchema,
+    notifications: notificationsSchema,
   })
   .superRefine((config, ctx) => {
     uniqueNames(config.services, ctx, 'services', 'service');

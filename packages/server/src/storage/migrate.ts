@@ -1,6 +1,10 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { Engine, Store } from './db.js';
 import { checksMigration } from './migrations/001_checks.js';
+import { metricsMigration } from './migrations/002_metrics.js';
+import { alertsMigration } from './migrations/003_alerts.js';
+import { outboxMigration } from './migrations/004_outbox.js';
+import { dispatchMigration } from './migrations/005_dispatch.js';
 
 export type ColumnTypes = ReturnType<typeof columnTypes>;
 
@@ -18,6 +22,10 @@ function migrations(engine: Engine): Record<string, Migration> {
   const types = columnTypes(engine);
   return {
     '001_checks': checksMigration(types),
+    '002_metrics': metricsMigration(types),
+    '003_alerts': alertsMigration(types),
+    '004_outbox': outboxMigration(types),
+    '005_dispatch': dispatchMigration(types),
   };
 }
 
