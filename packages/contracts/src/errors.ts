@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 export const ErrorBody = z.object({
   error: z.object({
-    code: z.string().describe('input, not_found, conflict, not_allowed, integration, internal'),
+    code: z.string().describe('input, not_found, conflict, not_allowed, unavailable, integration, internal'),
     message: z.string(),
     field: z.string().optional().describe('the parameter or body field at fault'),
     issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),

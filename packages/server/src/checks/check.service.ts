@@ -10,7 +10,7 @@ import { RollupAggregator, MINUTE } from '../telemetry/rollup.js';
 import { definitionsFromConfig, redactSpec, type CheckDefinition } from './check-definitions.js';
 import { runProbe } from './probes/index.js';
 import type { ProbeOutcome } from './probe.js';
-import { phaseOffset, Scheduler, TimeoutError } from './scheduler.js';
+import { alignedDue, phaseOffset, Scheduler, TimeoutError } from './scheduler.js';
 import { applyOutcome, initialState, type CheckState, type Transition } from './state-machine.js';
 
 export interface CheckServiceOptions {
@@ -158,6 +158,10 @@ export class CheckService {
       } else if (stored && stored.spec_hash === definition.specHash) {
         state = fromRow(stored);
         summary.unchanged++;
+      } else if (stored) {
+        // Changed while Opsbook was stopped: fresh state, but a passed startup gate stays passed (as on reload).
+        state = { ...initialState(now), started: stored.started === 1 };
+        summary.changed.push(definition.id);
       } else {
         state = initialState(now);
         summary.added.push(definition.id);
@@ -261,7 +265,11 @@ export class CheckService {
     const now = this.now();
     // initialDelaySeconds applies to checks with no known state; resumed ones only keep their phase.
     const delay = live.state.lastRunAt === null ? definition.timing.initialDelaySeconds * 1000 : 0;
-    const firstDueAt = Math.max(now, live.activatedAt + delay) + phaseOffset(definition.id, periodMs);
+    const firstDueAt = alignedDue(
+      Math.max(now, live.activatedAt + delay),
+      periodMs,
+      phaseOffset(definition.id, periodMs),
+    );
     this.scheduler.schedule({
       id: definition.id,
       periodMs,

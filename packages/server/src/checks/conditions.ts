@@ -11,7 +11,7 @@ const PLACEHOLDERS = [
   'DNS_RCODE',
   'IP',
 ] as const;
-type Placeholder = (typeof PLACEHOLDERS)[number];
+export type Placeholder = (typeof PLACEHOLDERS)[number];
 type Operator = '==' | '!=' | '<' | '<=' | '>' | '>=';
 
 type Operand =
@@ -103,6 +103,11 @@ function globToRegExp(glob: string): RegExp {
     .replace(/\*/g, '.*')
     .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, 's');
+}
+
+/** The placeholders a condition reads, to check them against what a probe kind can observe. */
+export function placeholdersOf(condition: Condition): Placeholder[] {
+  return [condition.left, condition.right].flatMap((o) => (o.type === 'placeholder' ? [o.name] : []));
 }
 
 /** Evaluates conditions; JSON bodies are parsed once per probe, not once per condition. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { phaseOffset, Scheduler, TimeoutError } from './scheduler.js';
+import { alignedDue, phaseOffset, Scheduler, TimeoutError } from './scheduler.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -121,5 +121,14 @@ describe('scheduler', () => {
     expect(Math.min(...perSecond)).toBeGreaterThan(850);
     expect(Math.max(...perSecond)).toBeLessThan(1150);
     expect(phaseOffset('a/b', 5000)).toBe(phaseOffset('a/b', 5000));
+  });
+});
+
+describe('alignedDue', () => {
+  it('keeps a check in the same slot of its period across restarts', () => {
+    expect(alignedDue(1_000, 10_000, 3_000)).toBe(3_000);
+    expect(alignedDue(3_000, 10_000, 3_000)).toBe(3_000);
+    expect(alignedDue(3_001, 10_000, 3_000)).toBe(13_000);
+    expect(alignedDue(123_456, 10_000, 7_000) % 10_000).toBe(7_000);
   });
 });

@@ -206,9 +206,15 @@ export class TimeoutError extends Error {
   }
 }
 
-/** Spreads first runs over the period by a stable hash of the id, so a restart keeps the same phase. */
+/** Spreads first runs over the period by a stable hash of the id. */
 export function phaseOffset(id: string, periodMs: number): number {
   let hash = 2166136261;
   for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 16777619);
   return (hash >>> 0) % periodMs;
+}
+
+/** The first time at or after `base` in the check's phase, so a restart keeps each check's slot in the period. */
+export function alignedDue(base: number, periodMs: number, offset: number): number {
+  const slot = Math.ceil((base - offset) / periodMs) * periodMs + offset;
+  return slot < base ? slot + periodMs : slot;
 }

@@ -24,7 +24,8 @@ export async function api<T>(base: string, path: string, init: RequestInit = {})
       headers: { accept: 'application/json', ...init.headers },
     });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    const inner = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
+    const cause = inner?.code ?? inner?.errors?.[0]?.code ?? (error as Error).message;
     throw new ApiError(
       `cannot reach Opsbook at ${base} (${cause}); is \`opsbook serve\` running? Set --url or OPSBOOK_URL to point elsewhere`,
       0,

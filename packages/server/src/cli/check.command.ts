@@ -38,8 +38,8 @@ export function registerCheckCommands(program: Command): void {
 }
 
 async function runRemotely(id: string, url: string | undefined): Promise<ProbeRun> {
-  const [service, name] = id.split('/');
-  if (!service || !name)
+  const [service, name, extra] = id.split('/');
+  if (!service || !name || extra !== undefined)
     throw new Error(`"${id}" is not a check id; write service/check (see \`opsbook status\`)`);
   return api<ProbeRun>(
     apiUrl(url),

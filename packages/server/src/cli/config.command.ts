@@ -28,7 +28,7 @@ export function registerConfigCommands(program: Command): void {
       } else if (result.ok) {
         const services = result.config.services.length;
         process.stdout.write(
-          `${pc.green('valid:')} ${file} (${services} service${services === 1 ? '' : 's'}, ${countChecks(result.config.services)} checks)\n`,
+          `${pc.green('valid:')} ${file} (${plural(services, 'service')}, ${plural(countChecks(result.config.services), 'check')})\n`,
         );
       } else {
         for (const d of result.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
@@ -37,6 +37,10 @@ export function registerConfigCommands(program: Command): void {
       }
       if (!result.ok) process.exitCode = 2;
     });
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function countChecks(services: { checks: unknown[] }[]): number {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { formatDiagnostic } from '../config/load.js';
 import { ConfigInvalidError, Opsbook } from '../runtime/opsbook.js';
 
@@ -7,7 +7,12 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('run Opsbook: load the config, open the store, run the checks and serve the API')
     .option('-c, --config <file>', 'the config file', process.env.OPSBOOK_CONFIG ?? 'opsbook.yaml')
-    .option('-p, --port <port>', 'override server.port', (v) => Number(v))
+    .option('-p, --port <port>', 'override server.port', (value) => {
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new InvalidArgumentError(`"${value}" is not a port; give a number from 0 to 65535`);
+      return port;
+    })
     .option('--no-watch', 'do not reload when the config file changes (SIGHUP still reloads)')
     .option('--json', 'logs are always JSON lines; accepted for symmetry with the other commands')
     .action(async (options: { config: string; port?: number; watch: boolean }) => {

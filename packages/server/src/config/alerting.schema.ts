@@ -107,15 +107,13 @@ export const alertingSchema = z
       .default(true),
     rules: z.array(ruleSchema).default([]),
     /** Default: a critical alert mutes the warnings and infos of the same service. */
-    inhibitRules: z
-      .array(inhibitRuleSchema)
-      .default([
-        {
-          sourceMatchers: ['severity="critical"'],
-          targetMatchers: ['severity=~"warning|info"'],
-          equal: ['service'],
-        },
-      ]),
+    inhibitRules: z.array(inhibitRuleSchema).default([
+      {
+        sourceMatchers: ['severity="critical"'],
+        targetMatchers: ['severity=~"warning|info"'],
+        equal: ['service'],
+      },
+    ]),
     maintenance: z.array(maintenanceSchema).default([]),
   })
   .prefault({});

@@ -29,11 +29,15 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_STORAGE_URL = 'sqlite:./data/opsbook.db';
 
 /** Raw probe results are kept a week; rollups long enough for year-over-year comparisons. */
-export const DEFAULT_RETENTION = { results: '7d', minuteRollups: '35d', rollups: '400d' } as const;
+export const DEFAULT_RETENTION = {
+  results: '7d',
+  minuteRollups: '35d',
+  rollups: '400d',
+  events: '400d',
+} as const;
 
 /** Enough parallel probes for 1,000 probes/s at a few ms each, without exhausting sockets. */
 export const DEFAULT_CONCURRENCY = 256;
 
-/** Guide 5.4: certificates alert 30 days before expiry and are urgent at 7. */
-export const CERT_WARN_DAYS = 30;
+/** Guide 5.4: certificates are urgent 7 days before expiry. */
 export const CERT_MIN_DAYS = 7;

@@ -165,3 +165,44 @@ services:
     ]);
   });
 });
+
+describe('config loading, sharper edges', () => {
+  it('says what type was expected rather than "required" for a wrong type', () => {
+    const result = loadConfigText('server:\n  port: abc\n', 'x.yaml', {});
+    expect(result.diagnostics[0]!.message).not.toMatch(/required/);
+    expect(result.diagnostics[0]!.message).toMatch(/number/);
+  });
+
+  it('reports an unset variable once, not again as a schema error', () => {
+    const result = loadConfigText('services:\n  - name: a\n    owner: ${OWNER}\n', 'x.yaml', {});
+    expect(result.diagnostics).toHaveLength(1);
+    expect(result.diagnostics[0]!.message).toMatch(/OWNER is not set/);
+  });
+
+  it('keeps an all-digit secret a string and insists secrets are whole references', () => {
+    const ok = loadConfigText(
+      'services:\n  - name: a\n    owner: t\n    checks:\n      - name: db\n        postgres:\n          url: postgres://u@h/db\n          password: ${PGPASSWORD}\n',
+      'x.yaml',
+      { PGPASSWORD: '123456' },
+    );
+    if (!ok.ok) throw new Error(JSON.stringify(ok.diagnostics));
+    expect(ok.config.services[0]!.checks[0]!.probe).toMatchObject({ password: '123456' });
+    const mixed = loadConfigText(
+      'services:\n  - name: a\n    owner: t\n    checks:\n      - name: db\n        postgres:\n          url: postgres://u@h/db\n          password: hunter2${X:-}\n',
+      'x.yaml',
+      {},
+    );
+    expect(mixed.diagnostics.map((d) => d.message).join()).toMatch(/exactly one/);
+  });
+
+  it('rejects a condition on something the probe kind never observes', () => {
+    const result = loadConfigText(
+      'services:\n  - name: a\n    owner: t\n    checks:\n      - name: d\n        dns:\n          name: example.com\n          conditions: ["[STATUS] == 200"]\n',
+      'x.yaml',
+      {},
+    );
+    expect(result.diagnostics).toHaveLength(1);
+    expect(result.diagnostics[0]).toMatchObject({ path: 'services[0].checks[0].dns.conditions[0]' });
+    expect(result.diagnostics[0]!.message).toMatch(/a dns probe never fills \[STATUS\]/);
+  });
+});

@@ -79,10 +79,13 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   if (doc.errors.length > 0) return { ok: false, diagnostics };
 
   interpolate(doc, env, baseDir, at);
+  // A value that failed to interpolate is already reported; its schema error would only repeat it.
+  const reported = new Set(diagnostics.map((d) => d.path));
 
-  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  const parsed = configSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
+      if (reported.has(formatPath(issue.path))) continue;
       const node = nearestNode(doc, issue.path);
       at(node?.range?.[0], formatPath(issue.path), issueMessage(issue));
     }
@@ -100,17 +103,21 @@ function interpolate(
   baseDir: string,
   at: (offset: number | undefined, path: string, message: string) => void,
 ): void {
+  // Secrets stay strings even when they are all digits.
+  const keepString = new WeakSet<object>();
   visit(doc, {
     Pair(_, pair, ancestors) {
       if (!isScalar(pair.key) || !isScalar(pair.value) || typeof pair.value.value !== 'string') return;
       const key = String(pair.key.value);
       const raw = pair.value.value;
       const path = formatPath([...pathOf(ancestors), key]);
-      if (SECRET_KEYS.has(key.toLowerCase()) && !raw.includes('${'))
+      const secret = SECRET_KEYS.has(key.toLowerCase());
+      if (secret) keepString.add(pair.value);
+      if (secret && !/^\$\{[^}]+\}$/.test(raw.trim()))
         at(
           pair.value.range?.[0],
           path,
-          `a secret must come from \${ENV_VAR} or \${file:PATH}, not be written in the config`,
+          `a secret must be exactly one \${ENV_VAR} or \${file:PATH} reference, not be written in the config`,
         );
       if (/^[a-z][a-z0-9+.-]*:\/\/[^/@:]+:([^@/]*)@/i.test(raw) && !/:\/\/[^/@:]+:\$\{[^}]+\}@/.test(raw))
         at(
@@ -127,7 +134,7 @@ function interpolate(
         return resolveReference(ref ?? '', env, baseDir, (message) => at(node.range?.[0], path, message));
       });
       // An unquoted `port: ${PORT}` means a number, as if the value had been written there.
-      node.value = node.type === 'PLAIN' ? plainValue(value) : value;
+      node.value = node.type === 'PLAIN' && !keepString.has(node) ? plainValue(value) : value;
     },
   });
   visit(doc, {

@@ -8,7 +8,7 @@ import {
   PROBE_DEFAULTS,
 } from './defaults.js';
 import { durationMs } from './duration.schema.js';
-import { parseCondition } from '../checks/conditions.js';
+import { parseCondition, placeholdersOf, type Placeholder } from '../checks/conditions.js';
 import { metricsSchema } from './metrics.schema.js';
 import { alertingSchema } from './alerting.schema.js';
 import { notificationsSchema } from './notifications.schema.js';
@@ -79,6 +79,21 @@ export const postgresProbeSchema = z.strictObject({
 });
 
 const PROBE_KINDS = ['http', 'tcp', 'tls', 'dns', 'postgres'] as const;
+
+/** What each probe kind observes, so a condition on anything else is a config error, not a forever-down check. */
+const OBSERVED: Record<'http' | 'tls' | 'dns', Placeholder[]> = {
+  http: ['STATUS', 'BODY', 'RESPONSE_TIME', 'CONNECTED', 'CERTIFICATE_EXPIRATION'],
+  tls: ['CONNECTED', 'CERTIFICATE_EXPIRATION', 'RESPONSE_TIME'],
+  dns: ['DNS_RCODE', 'BODY', 'IP', 'RESPONSE_TIME'],
+};
+
+function safePlaceholders(text: string): Placeholder[] {
+  try {
+    return placeholdersOf(parseCondition(text));
+  } catch {
+    return []; // already reported by the conditions field itself
+  }
+}
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
 const timingField = z.number().int();
@@ -109,6 +124,18 @@ export const checkSchema = checkInput
           kinds.length === 0
             ? 'a check needs one probe: http, tcp, tls, dns or postgres'
             : `a check has exactly one probe, found ${kinds.join(' and ')}`,
+      });
+    }
+    for (const kind of ['http', 'tls', 'dns'] as const) {
+      const list = check[kind]?.conditions ?? [];
+      list.forEach((text, index) => {
+        const unknown = safePlaceholders(text).filter((p) => !OBSERVED[kind].includes(p));
+        if (unknown.length > 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: [kind, 'conditions', index],
+            message: `a ${kind} probe never fills ${unknown.map((p) => `[${p}]`).join(', ')}; it fills ${OBSERVED[kind].map((p) => `[${p}]`).join(', ')}`,
+          });
       });
     }
     // Kubernetes API validation: liveness and startup probes must use successThreshold 1.
@@ -199,6 +226,7 @@ export const configSchema = z
         results: durationMs.prefault(DEFAULT_RETENTION.results),
         minuteRollups: durationMs.prefault(DEFAULT_RETENTION.minuteRollups),
         rollups: durationMs.prefault(DEFAULT_RETENTION.rollups),
+        events: durationMs.prefault(DEFAULT_RETENTION.events),
       })
       .prefault({}),
     scheduler: z

@@ -4,7 +4,7 @@ import type { Lifecycle } from '../runtime/lifecycle.js';
 import type { SelfMetrics } from '../runtime/self-metrics.js';
 import type { CheckQueries } from '../checks/check.queries.js';
 import type { ProbeOutcome } from '../checks/probe.js';
-import { errorResponse, validationResponse } from './errors.js';
+import { correlationId, errorResponse, validationResponse } from './errors.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { checkRoutes } from './routes/checks.routes.js';
 import { serviceRoutes } from './routes/services.routes.js';
@@ -40,7 +40,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
         error: {
           code: 'not_found',
           message: `no route ${c.req.method} ${c.req.path}; see /api/openapi.json`,
-          correlationId: '',
+          correlationId: correlationId(c),
         },
       },
       404,

@@ -1,7 +1,7 @@
 // The composition root: config, store, checks, HTTP server, reload and graceful shutdown.
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { loadConfigFile, formatDiagnostic, type Diagnostic } from '../config/load.js';
@@ -233,11 +233,12 @@ export class Opsbook {
     const now = Date.now();
     const { retention } = this.config;
     try {
-      const removed = await new ResultRepository(store.db).purge({
-        results: now - retention.results,
-        minuteRollups: now - retention.minuteRollups,
-        hourRollups: now - retention.rollups,
-      });
+      const removed =
+        (await new ResultRepository(store.db).purge({
+          results: now - retention.results,
+          minuteRollups: now - retention.minuteRollups,
+          hourRollups: now - retention.rollups,
+        })) + (await new EventRepository(store.db).purge(now - retention.events));
       if (removed > 0) this.logger.info({ removed }, 'retention: removed expired results and rollups');
     } catch (error) {
       this.logger.error({ err: error }, 'retention purge failed; will retry next hour');
@@ -354,7 +355,7 @@ function hashFile(file: string): string {
 
 function readSecretFile(file: string | undefined, baseDir: string): string | undefined {
   if (!file) return undefined;
-  return readFileSync(new URL(file, `file://${baseDir}/`), 'utf8').trim();
+  return readFileSync(resolve(baseDir, file), 'utf8').trim();
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -22,6 +22,11 @@ export class EventRepository {
     for (const batch of chunks(rows, 400)) await db.insertInto('events').values(batch).execute();
   }
 
+  async purge(before: number): Promise<number> {
+    const result = await this.db.deleteFrom('events').where('at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async list(filter: EventFilter) {
     return this.db
       .selectFrom('events')
