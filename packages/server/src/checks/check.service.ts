@@ -18,7 +18,7 @@ export interface CheckServiceOptions {
   logger: Logger;
   concurrency: number;
   /** Observers for metrics; kept as callbacks so the domain does not know about Prometheus. */
-  onRun?(definition: CheckDefinition, outcome: ProbeOutcome): void;
+  onRun?(definition: CheckDefinition, outcome: ProbeOutcome, state: CheckState, at: number): void;
   onLag?(lagMs: number): void;
   onEvent?(event: NewEvent): void;
   /** How often buffered results are written (ms). */
@@ -304,7 +304,7 @@ export class CheckService {
       detail: JSON.stringify(outcome.detail),
     });
     this.aggregator.add(definition.id, at, outcome.status === 'up', outcome.latencyMs);
-    this.options.onRun?.(definition, outcome);
+    this.options.onRun?.(definition, outcome, state, at);
     if (transition) this.onTransition(live, transition, outcome, at);
     if (this.batch.results.length >= 2000) void this.flush();
   }

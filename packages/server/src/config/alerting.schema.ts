@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationMs } from './duration.schema.js';
 import { parseMatcher } from '../alerts/matchers.js';
 import { parseExpr } from '../telemetry/promql/parser.js';
+import { validateTemplate } from '../alerts/template.js';
 
 /** Rule expressions may write [$window]; it stands for the rule's window (default 5m, guide 3.4). */
 export function expandWindow(expr: string, windowMs: number): string {
@@ -36,6 +37,11 @@ export const ruleSchema = z
     annotations: z.record(z.string(), z.string()).default({}),
   })
   .superRefine((rule, ctx) => {
+    for (const key of ['annotations', 'labels'] as const)
+      for (const [name, text] of Object.entries(rule[key])) {
+        const problem = validateTemplate(text);
+        if (problem) ctx.addIssue({ code: 'custom', path: [key, name], message: problem });
+      }
     try {
       parseExpr(expandWindow(rule.expr, rule.window));
     } catch (error) {

@@ -55,8 +55,20 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
     app = createApp({
       lifecycle,
       logger,
-      metrics,
+      selfMetrics: metrics,
       version: 'test',
+      alerts: () => {
+        throw new UnavailableError('not in this test');
+      },
+      series: () => {
+        throw new UnavailableError('not in this test');
+      },
+      metrics: () => {
+        throw new UnavailableError('not in this test');
+      },
+      notifications: () => {
+        throw new UnavailableError('not in this test');
+      },
       queries: () => {
         if (!ready) throw new UnavailableError('the store is not reachable yet');
         return queries;

@@ -9,11 +9,16 @@ import { healthRoutes } from './routes/health.routes.js';
 import { checkRoutes } from './routes/checks.routes.js';
 import { serviceRoutes } from './routes/services.routes.js';
 import { eventRoutes } from './routes/events.routes.js';
+import { alertRoutes, type AlertRoutesDeps } from './routes/alerts.routes.js';
+import { intakeRoutes } from './routes/intake.routes.js';
+import { queryRoutes, type QueryRoutesDeps } from './routes/query.routes.js';
+import { metricsRoutes, type MetricsRouteDeps } from './routes/metrics.routes.js';
+import { notificationRoutes, type NotificationRoutesDeps } from './routes/notifications.routes.js';
 
-export interface AppDeps {
+export interface AppDeps extends AlertRoutesDeps, QueryRoutesDeps, MetricsRouteDeps, NotificationRoutesDeps {
   lifecycle: Lifecycle;
   logger: Logger;
-  metrics: SelfMetrics;
+  selfMetrics: SelfMetrics;
   /** Throws UnavailableError until the store is connected and migrated. */
   queries(): CheckQueries;
   runCheck(id: string, signal: AbortSignal): Promise<ProbeOutcome | undefined>;
@@ -50,6 +55,11 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.route('/api/v1', serviceRoutes(deps));
   app.route('/api/v1', checkRoutes(deps));
   app.route('/api/v1', eventRoutes(deps));
+  app.route('/api/v1', alertRoutes(deps));
+  app.route('/api/v1', queryRoutes(deps));
+  app.route('/api/v1', metricsRoutes(deps));
+  app.route('/api/v1', notificationRoutes(deps));
+  app.route('/api', intakeRoutes(deps));
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',
     info: {

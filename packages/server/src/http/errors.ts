@@ -1,6 +1,7 @@
 // Domain errors become HTTP once, here, each answer carrying a correlation id that is also logged.
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { ZodError } from 'zod';
 import type { ErrorBody } from '@opsbook/contracts';
@@ -23,6 +24,11 @@ export function errorResponse(error: unknown, c: Context, logger: Logger): Respo
   const body = (code: string, message: string, extra: Partial<ErrorBody['error']> = {}): ErrorBody => ({
     error: { code, message, ...extra, correlationId: id },
   });
+  if (error instanceof HTTPException && error.status < 500)
+    return c.json(
+      body(error.status === 400 ? 'input' : 'http', error.message || 'bad request', { field: 'body' }),
+      error.status,
+    );
   if (error instanceof InputError) return c.json(body('input', error.message, { field: error.field }), 400);
   if (error instanceof NotFoundError) return c.json(body('not_found', error.message), 404);
   if (error instanceof ConflictError) return c.json(body('conflict', error.message), 409);

@@ -14,6 +14,14 @@ import { migrate } from '../storage/migrate.js';
 import { EventRepository, type NewEvent } from '../storage/event.repository.js';
 import { ResultRepository } from '../storage/result.repository.js';
 import { createApp } from '../http/app.js';
+import { AlertService } from '../alerts/alert.service.js';
+import { checkSamples } from '../checks/check-metrics.js';
+import { MetricStore } from '../telemetry/metric-store.js';
+import { Scraper } from '../telemetry/scraper.js';
+import { metricsApi, type MetricsApi } from '../telemetry/metrics-api.js';
+import { Outbox } from '../notify/outbox.js';
+import { OutboxQueries } from '../notify/outbox.queries.js';
+import { Dispatcher } from '../notify/dispatcher.js';
 import { UnavailableError } from '../errors.js';
 import { Lifecycle } from './lifecycle.js';
 import { SelfMetrics } from './self-metrics.js';
@@ -49,6 +57,13 @@ export class Opsbook {
   private store: Store | undefined;
   private checks: CheckService | undefined;
   private queries: CheckQueries | undefined;
+  private metricStore: MetricStore | undefined;
+  private scraper: Scraper | undefined;
+  private alerts: AlertService | undefined;
+  private outbox: Outbox | undefined;
+  private dispatcher: Dispatcher | undefined;
+  private metricsApi: MetricsApi | undefined;
+  private notificationQueries: OutboxQueries | undefined;
   private server: ServerType | undefined;
   private watcher: FSWatcher | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -85,11 +100,24 @@ export class Opsbook {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** A domain service once the store is up, else a 503 telling the caller to retry. */
+  private ready$<T>(service: T | undefined): T {
+    if (!service || !this.lifecycle.storeUp)
+      throw new UnavailableError(
+        `Opsbook is starting or its store is unreachable (${this.lifecycle.storeError ?? 'connecting'}); retry shortly`,
+      );
+    return service;
+  }
+
+  private get externalUrl(): string {
+    return this.config.notifications.externalUrl ?? `http://localhost:${this.port}`;
+  }
+
   private async listen(): Promise<void> {
     const app = createApp({
       lifecycle: this.lifecycle,
       logger: this.logger,
-      metrics: this.metrics,
+      selfMetrics: this.metrics,
       version: VERSION,
       queries: () => {
         if (!this.queries || !this.lifecycle.storeUp)
@@ -98,6 +126,10 @@ export class Opsbook {
           );
         return this.queries;
       },
+      alerts: () => this.ready$(this.alerts),
+      series: () => this.ready$(this.metricStore),
+      metrics: () => this.ready$(this.metricsApi),
+      notifications: () => this.ready$(this.notificationQueries),
       runCheck: async (id, signal) => {
         if (!this.checks) throw new UnavailableError('checks are not running yet; retry shortly');
         return this.checks.runNow(id, signal);
@@ -159,7 +191,63 @@ export class Opsbook {
       }
     }
     if (!this.store || this.lifecycle.shuttingDown) return;
+    await this.startMetrics(this.store);
     await this.startChecks(this.store);
+    await this.startAlerting(this.store);
+  }
+
+  private async startMetrics(store: Store): Promise<void> {
+    const metricStore = new MetricStore({
+      store,
+      logger: this.logger,
+      retention: this.config.metrics.retention,
+    });
+    await metricStore.start();
+    const scraper = new Scraper({ sink: metricStore, logger: this.logger });
+    scraper.apply(this.config.metrics.scrape);
+    scraper.start();
+    this.metricStore = metricStore;
+    this.scraper = scraper;
+    this.metricsApi = metricsApi(metricStore, scraper);
+  }
+
+  /** Rules evaluate over the metric store; changes flow to the dispatcher, then the durable outbox. */
+  private async startAlerting(store: Store): Promise<void> {
+    const { notifications } = this.config;
+    const outbox = new Outbox({ store, logger: this.logger, receivers: notifications.receivers });
+    const dispatcher = new Dispatcher({
+      store,
+      queue: outbox,
+      route: notifications.route,
+      receivers: notifications.receivers,
+      externalUrl: this.externalUrl,
+      logger: this.logger,
+    });
+    const events = new EventRepository(store.db);
+    const alerts = new AlertService({
+      store,
+      source: this.metricStore!,
+      logger: this.logger,
+      sink: dispatcher,
+      externalUrl: this.externalUrl,
+      onEvent: (event) =>
+        void events
+          .append([event])
+          .catch((error: unknown) => this.logger.error({ err: error }, 'could not record event')),
+    });
+    await alerts.load();
+    await alerts.applyConfig(this.config.alerting);
+    await outbox.start();
+    await dispatcher.start();
+    alerts.start();
+    this.outbox = outbox;
+    this.dispatcher = dispatcher;
+    this.alerts = alerts;
+    this.notificationQueries = new OutboxQueries(store);
+    this.logger.info(
+      { rules: alerts.ruleList().length, receivers: notifications.receivers.length },
+      'alerting running',
+    );
   }
 
   private async startChecks(store: Store): Promise<void> {
@@ -167,7 +255,8 @@ export class Opsbook {
       store,
       logger: this.logger,
       concurrency: this.config.scheduler.concurrency,
-      onRun: (definition, outcome) => {
+      onRun: (definition, outcome, state, at) => {
+        this.metricStore?.ingest(checkSamples(definition, outcome, state, at));
         this.metrics.checksRun.inc({ kind: definition.probe.kind, status: outcome.status });
         this.metrics.probeDuration.observe({ kind: definition.probe.kind }, outcome.latencyMs / 1000);
       },
@@ -275,6 +364,14 @@ export class Opsbook {
     };
     this.baseDir = loaded.baseDir;
     this.configHash = hashFile(this.options.configFile);
+    this.scraper?.apply(this.config.metrics.scrape);
+    await this.alerts?.applyConfig(this.config.alerting);
+    this.dispatcher?.apply(
+      this.config.notifications.route,
+      this.config.notifications.receivers,
+      this.externalUrl,
+    );
+    this.outbox?.setReceivers(this.config.notifications.receivers);
     if (this.checks) {
       const summary = await this.checks.apply(this.config, this.baseDir);
       const message = `config reloaded: ${summary.added.length} added, ${summary.changed.length} changed, ${summary.removed.length} removed, ${summary.unchanged} unchanged`;
@@ -332,7 +429,13 @@ export class Opsbook {
     clearTimeout(this.reloadTimer);
     for (const timer of this.timers) clearInterval(timer);
     await this.connecting?.catch(() => {});
+    // Upstream first, so nothing produces work for a part that has already stopped.
+    await this.alerts?.stop();
+    await this.dispatcher?.stop();
+    await this.outbox?.stop();
+    await this.scraper?.stop();
     await this.checks?.stop();
+    await this.metricStore?.stop();
     await this.event({ kind: 'opsbook.stopped', severity: 'info', message: 'Opsbook stopped', data: {} });
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();

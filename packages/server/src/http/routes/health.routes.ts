@@ -38,8 +38,8 @@ export function healthRoutes(deps: AppDeps) {
     );
   }
   router.get('/metrics', async (c) => {
-    const body = await deps.metrics.registry.metrics();
-    return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
+    const body = await deps.selfMetrics.registry.metrics();
+    return c.body(body, 200, { 'content-type': deps.selfMetrics.registry.contentType });
   });
   return router;
 }

@@ -1,0 +1,433 @@
+// Holds every active alert (from rules evaluated here and from external Prometheus/Alertmanager),
+// persists each change so state survives a restart, works out suppression, and hands changes to
+// the notification pipeline.
+import type { Logger } from 'pino';
+import { expandWindow, type AlertingConfig, type RuleConfig } from '../config/alerting.schema.js';
+import type { NewEvent } from '../storage/event.repository.js';
+import { AlertRepository, type AlertRow, type NewHistoryRow } from '../storage/alert.repository.js';
+import type { Store } from '../storage/db.js';
+import type { Labels, SeriesSource } from '../telemetry/series.js';
+import { parseExpr, type Expr } from '../telemetry/promql/parser.js';
+import { evaluateInstant } from '../telemetry/promql/engine.js';
+import type { AlertSink, AlertSnapshot } from './alert.types.js';
+import { defaultRules } from './default-rules.js';
+import { fingerprint } from './fingerprint.js';
+import { applyRuleResult, type ActiveAlert, type StateChange } from './rule-state.js';
+import { SilenceService } from './silence.service.js';
+import { compileInhibitRules, computeSuppression, type InhibitRule } from './suppression.js';
+
+/** Resolved alerts stay listed (and re-notifiable) this long, like Prometheus's resend of resolved alerts. */
+const KEEP_RESOLVED_MS = 15 * 60_000;
+
+export interface CompiledRule {
+  config: RuleConfig;
+  expr: Expr;
+  exprText: string;
+  health: 'unknown' | 'ok' | 'err';
+  lastError: string | null;
+  lastEvaluation: number | null;
+  evaluationMs: number | null;
+}
+
+export interface ExternalAlert {
+  labels: Labels;
+  annotations: Record<string, string>;
+  startsAt?: number;
+  endsAt?: number;
+  generatorUrl?: string;
+  /** Alertmanager webhooks do not re-send firing alerts: keep them until a resolved one arrives. */
+  keepUntilResolved?: boolean;
+}
+
+export interface AlertServiceOptions {
+  store: Store;
+  source: SeriesSource;
+  logger: Logger;
+  sink?: AlertSink;
+  onEvent?(event: NewEvent): void;
+  externalUrl?: string;
+  now?(): number;
+}
+
+type Suppression = AlertSnapshot['suppressedBy'];
+const NONE: Suppression = { silences: [], inhibitedBy: [], maintenance: [] };
+
+export class AlertService {
+  readonly silences: SilenceService;
+  private readonly repository: AlertRepository;
+  private readonly alerts = new Map<string, ActiveAlert>();
+  private readonly suppression = new Map<string, Suppression>();
+  private rules: CompiledRule[] = [];
+  private inhibitRules: InhibitRule[] = [];
+  private config: AlertingConfig | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private evaluationTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: AlertServiceOptions) {
+    this.now = options.now ?? Date.now;
+    this.repository = new AlertRepository(options.store.db);
+    this.silences = new SilenceService(this.repository, this.now);
+  }
+
+  /** Loads alerts, silences and windows from the store: alert state survives restarts. */
+  async load(): Promise<void> {
+    for (const row of await this.repository.loadAlerts()) {
+      const alert = fromRow(row);
+      this.alerts.set(alert.fingerprint, alert);
+      this.suppression.set(alert.fingerprint, JSON.parse(row.suppressed_by) as Suppression);
+    }
+    await this.silences.load();
+  }
+
+  async applyConfig(config: AlertingConfig): Promise<void> {
+    this.config = config;
+    const previous = new Map(this.rules.map((r) => [r.config.alert + r.exprText, r]));
+    this.rules = [...defaultRules(config.defaultRules), ...config.rules].map((rule) => {
+      const exprText = expandWindow(rule.expr, rule.window);
+      const kept = previous.get(rule.alert + exprText);
+      return kept
+        ? { ...kept, config: rule }
+        : {
+            config: rule,
+            expr: parseExpr(exprText),
+            exprText,
+            health: 'unknown',
+            lastError: null,
+            lastEvaluation: null,
+            evaluationMs: null,
+          };
+    });
+    this.inhibitRules = compileInhibitRules(config.inhibitRules);
+    await this.silences.syncConfigWindows(config.maintenance);
+  }
+
+  /** Starts evaluating every evaluationInterval (guide 3.4: 1 min) and re-checking suppression every 10 s. */
+  start(): void {
+    const interval = this.config?.evaluationInterval ?? 60_000;
+    const loop = () => {
+      void this.evaluate();
+      this.evaluationTimer = setTimeout(loop, interval - (this.now() % interval) || interval);
+      this.evaluationTimer.unref();
+    };
+    loop();
+    this.tickTimer = setInterval(() => void this.tick(), 10_000);
+    this.tickTimer.unref();
+    // Tell the notification pipeline everything that is active, so nothing is lost across a restart.
+    this.options.sink?.update(
+      [...this.alerts.values()].filter((a) => a.state !== 'pending').map((a) => this.snapshot(a)),
+    );
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.evaluationTimer);
+    clearInterval(this.tickTimer);
+    await this.queue.catch(() => {});
+  }
+
+  /** Evaluates every rule once (one cycle) and applies the results. */
+  evaluate(): Promise<void> {
+    return this.serial(async () => {
+      const now = this.now();
+      const changes: StateChange[] = [];
+      const removed: string[] = [];
+      const byRule = new Map<string, ActiveAlert[]>();
+      for (const alert of this.alerts.values()) {
+        if (alert.source !== 'rule' || !alert.rule) continue;
+        const list = byRule.get(alert.rule);
+        if (list) list.push(alert);
+        else byRule.set(alert.rule, [alert]);
+      }
+      const evaluated = new Set<string>();
+      for (const rule of this.rules) {
+        evaluated.add(rule.config.alert);
+        const started = performance.now();
+        let samples: { labels: Labels; value: number }[];
+        try {
+          const result = await evaluateInstant(rule.expr, now, this.options.source);
+          samples = result.type === 'vector' ? result.samples : [];
+          rule.health = 'ok';
+          rule.lastError = null;
+        } catch (error) {
+          rule.health = 'err';
+          rule.lastError = (error as Error).message;
+          rule.lastEvaluation = now;
+          continue;
+        }
+        rule.lastEvaluation = now;
+        rule.evaluationMs = performance.now() - started;
+        const current = byRule.get(rule.config.alert) ?? [];
+        const url = `${this.options.externalUrl ?? ''}/api/v1/query?query=${encodeURIComponent(rule.exprText)}`;
+        const result = applyRuleResult(rule.config, samples, current, now, url);
+        const kept = new Set(result.alerts.map((a) => a.fingerprint));
+        for (const alert of current) if (!kept.has(alert.fingerprint)) removed.push(alert.fingerprint);
+        for (const alert of result.alerts) this.alerts.set(alert.fingerprint, alert);
+        changes.push(...result.changes);
+      }
+      // Alerts of rules that no longer exist resolve.
+      for (const [rule, alerts] of byRule) {
+        if (evaluated.has(rule)) continue;
+        for (const alert of alerts) {
+          if (alert.state === 'pending') {
+            removed.push(alert.fingerprint);
+            changes.push({ alert, to: 'inactive' });
+          } else if (alert.state === 'firing') {
+            const resolved = { ...alert, state: 'resolved' as const, resolvedAt: now };
+            this.alerts.set(alert.fingerprint, resolved);
+            changes.push({ alert: resolved, to: 'resolved' });
+          }
+        }
+      }
+      for (const fp of removed) {
+        this.alerts.delete(fp);
+        this.suppression.delete(fp);
+      }
+      await this.commit(changes, removed, now);
+    });
+  }
+
+  /** Alerts received from Prometheus (POST /api/v2/alerts) or an Alertmanager webhook. */
+  ingest(external: ExternalAlert[]): Promise<number> {
+    return this.serial(async () => {
+      const now = this.now();
+      const resolveTimeout = this.config?.resolveTimeout ?? 5 * 60_000;
+      const changes: StateChange[] = [];
+      for (const input of external) {
+        const id = fingerprint(input.labels);
+        const before = this.alerts.get(id);
+        const endsAt = input.endsAt;
+        const resolved = endsAt !== undefined && endsAt <= now;
+        if (resolved && (!before || before.state === 'resolved')) continue;
+        const alert: ActiveAlert = {
+          fingerprint: id,
+          source: 'external',
+          rule: null,
+          labels: input.labels,
+          annotations: input.annotations,
+          state: resolved ? 'resolved' : 'firing',
+          activeAt: before && before.state !== 'resolved' ? before.activeAt : (input.startsAt ?? now),
+          firedAt: before && before.state === 'firing' ? before.firedAt : (input.startsAt ?? now),
+          resolvedAt: resolved ? endsAt : null,
+          expiresAt: resolved ? null : (endsAt ?? (input.keepUntilResolved ? null : now + resolveTimeout)),
+          lastSeenAt: now,
+          value: null,
+          generatorUrl: input.generatorUrl ?? '',
+        };
+        this.alerts.set(id, alert);
+        if (!before || before.state !== alert.state) changes.push({ alert, to: alert.state });
+        else changes.push({ alert, to: alert.state, quiet: true });
+      }
+      await this.commit(changes, [], now);
+      return external.length;
+    });
+  }
+
+  /** Expires external alerts past their endsAt, drops old resolved ones, re-checks suppression. */
+  tick(): Promise<void> {
+    return this.serial(async () => {
+      const now = this.now();
+      const changes: StateChange[] = [];
+      const removed: string[] = [];
+      for (const alert of this.alerts.values()) {
+        if (
+          alert.source === 'external' &&
+          alert.state === 'firing' &&
+          alert.expiresAt !== null &&
+          alert.expiresAt <= now
+        ) {
+          const resolved = { ...alert, state: 'resolved' as const, resolvedAt: alert.expiresAt };
+          this.alerts.set(alert.fingerprint, resolved);
+          changes.push({ alert: resolved, to: 'resolved' });
+        } else if (
+          alert.state === 'resolved' &&
+          alert.resolvedAt !== null &&
+          now - alert.resolvedAt > KEEP_RESOLVED_MS
+        ) {
+          removed.push(alert.fingerprint);
+        }
+      }
+      for (const fp of removed) {
+        this.alerts.delete(fp);
+        this.suppression.delete(fp);
+      }
+      await this.commit(changes, removed, now);
+    });
+  }
+
+  /** Re-checks suppression now (after a silence or window was created or expired). */
+  refresh(): Promise<void> {
+    return this.serial(() => this.commit([], [], this.now()));
+  }
+
+  list(): { alert: ActiveAlert; suppressedBy: Suppression }[] {
+    return [...this.alerts.values()].map((alert) => ({
+      alert,
+      suppressedBy: this.suppression.get(alert.fingerprint) ?? NONE,
+    }));
+  }
+
+  ruleList(): CompiledRule[] {
+    return this.rules;
+  }
+
+  countByRule(): Map<string, { pending: number; firing: number }> {
+    const counts = new Map<string, { pending: number; firing: number }>();
+    for (const alert of this.alerts.values()) {
+      if (!alert.rule || alert.state === 'resolved') continue;
+      const entry = counts.get(alert.rule) ?? { pending: 0, firing: 0 };
+      entry[alert.state]++;
+      counts.set(alert.rule, entry);
+    }
+    return counts;
+  }
+
+  history = (filter: Parameters<AlertRepository['history']>[0]) => this.repository.history(filter);
+
+  /** Fingerprints of pending or firing alerts that match, for until-resolved silences. */
+  matching(predicate: (labels: Labels) => boolean): string[] {
+    return [...this.alerts.values()]
+      .filter((a) => a.state !== 'resolved' && predicate(a.labels))
+      .map((a) => a.fingerprint);
+  }
+
+  snapshot(alert: ActiveAlert): AlertSnapshot {
+    return {
+      fingerprint: alert.fingerprint,
+      labels: alert.labels,
+      annotations: alert.annotations,
+      status: alert.state === 'resolved' ? 'resolved' : 'firing',
+      startsAt: alert.firedAt ?? alert.activeAt,
+      endsAt: alert.state === 'resolved' ? alert.resolvedAt : null,
+      generatorUrl: alert.generatorUrl,
+      suppressedBy: this.suppression.get(alert.fingerprint) ?? NONE,
+    };
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch((error: unknown) =>
+      this.options.logger.error({ err: error }, 'alert processing failed'),
+    );
+    return run;
+  }
+
+  /** Recomputes suppression, persists changed alerts and history, records events, notifies the sink. */
+  private async commit(changes: StateChange[], removed: string[], now: number): Promise<void> {
+    const active = new Set(this.matching(() => true));
+    const ended = await this.silences.expireResolved(active);
+    const all = [...this.alerts.values()];
+    const suppression = computeSuppression(
+      all,
+      this.silences.listSilences(),
+      this.silences.listWindows(),
+      this.inhibitRules,
+      now,
+    );
+    const changed = new Map<string, ActiveAlert>();
+    const forSink = new Map<string, ActiveAlert>();
+    for (const change of changes) {
+      if (change.to === 'inactive') continue;
+      changed.set(change.alert.fingerprint, this.alerts.get(change.alert.fingerprint) ?? change.alert);
+      if (change.alert.state !== 'pending' && !change.quiet)
+        forSink.set(change.alert.fingerprint, change.alert);
+    }
+    for (const alert of all) {
+      const next = suppression.get(alert.fingerprint) ?? NONE;
+      const before = this.suppression.get(alert.fingerprint) ?? NONE;
+      if (JSON.stringify(next) !== JSON.stringify(before)) {
+        changed.set(alert.fingerprint, alert);
+        if (alert.state !== 'pending') forSink.set(alert.fingerprint, alert);
+      }
+      this.suppression.set(alert.fingerprint, next);
+    }
+    // Rule alerts refresh their value and annotations every cycle; store those too.
+    for (const alert of all) if (alert.lastSeenAt === now) changed.set(alert.fingerprint, alert);
+
+    const history: NewHistoryRow[] = changes
+      .filter((c) => !c.quiet)
+      .map((c) => ({
+        fingerprint: c.alert.fingerprint,
+        at: now,
+        state: c.to,
+        alertname: c.alert.labels.alertname ?? '',
+        severity: c.alert.labels.severity ?? 'warning',
+        service: c.alert.labels.service ?? null,
+        labels: JSON.stringify(c.alert.labels),
+        value: c.alert.value,
+        summary: c.alert.annotations.summary ?? c.alert.annotations.description ?? '',
+      }));
+    await this.repository.save(
+      [...changed.values()].map((a) => toRow(a, this.suppression.get(a.fingerprint) ?? NONE, now)),
+      removed,
+      history,
+    );
+    for (const row of history) {
+      if (row.state !== 'firing' && row.state !== 'resolved') continue;
+      this.options.onEvent?.({
+        at: now,
+        kind: `alert.${row.state}`,
+        severity:
+          row.state === 'resolved'
+            ? 'info'
+            : row.severity === 'critical'
+              ? 'error'
+              : row.severity === 'warning'
+                ? 'warning'
+                : 'info',
+        service_id: row.service,
+        check_id: null,
+        message: `${row.alertname} ${row.state}${row.service ? ` for ${row.service}` : ''}: ${row.summary}`,
+        data: JSON.stringify({
+          fingerprint: row.fingerprint,
+          labels: JSON.parse(row.labels) as Labels,
+          value: row.value,
+        }),
+      });
+    }
+    for (const silence of ended)
+      this.options.logger.info({ silence: silence.id }, 'until-resolved silence ended: its alerts resolved');
+    if (forSink.size > 0) this.options.sink?.update([...forSink.values()].map((a) => this.snapshot(a)));
+  }
+}
+
+function toRow(alert: ActiveAlert, suppressedBy: Suppression, now: number): AlertRow {
+  return {
+    fingerprint: alert.fingerprint,
+    source: alert.source,
+    rule: alert.rule,
+    alertname: alert.labels.alertname ?? '',
+    severity: alert.labels.severity ?? 'warning',
+    service: alert.labels.service ?? null,
+    labels: JSON.stringify(alert.labels),
+    annotations: JSON.stringify(alert.annotations),
+    state: alert.state,
+    active_at: alert.activeAt,
+    fired_at: alert.firedAt,
+    resolved_at: alert.resolvedAt,
+    expires_at: alert.expiresAt,
+    last_seen_at: alert.lastSeenAt,
+    value: alert.value,
+    generator_url: alert.generatorUrl,
+    suppressed_by: JSON.stringify(suppressedBy),
+    updated_at: now,
+  };
+}
+
+function fromRow(row: AlertRow): ActiveAlert {
+  return {
+    fingerprint: row.fingerprint,
+    source: row.source as ActiveAlert['source'],
+    rule: row.rule,
+    labels: JSON.parse(row.labels) as Labels,
+    annotations: JSON.parse(row.annotations) as Record<string, string>,
+    state: row.state as ActiveAlert['state'],
+    activeAt: row.active_at,
+    firedAt: row.fired_at,
+    resolvedAt: row.resolved_at,
+    expiresAt: row.expires_at,
+    lastSeenAt: row.last_seen_at,
+    value: row.value,
+    generatorUrl: row.generator_url,
+  };
+}

@@ -1,0 +1,126 @@
+// Why an alert's notifications are held back: silences, maintenance windows, and inhibition by a
+// firing alert (by default a critical one mutes the warnings of the same service).
+import { Cron } from 'croner';
+import type { LabelMatcher, Labels } from '../telemetry/series.js';
+import type { AlertSnapshot } from './alert.types.js';
+import { matchesAll, parseMatcher } from './matchers.js';
+import type { ActiveAlert } from './rule-state.js';
+
+export interface Silence {
+  id: string;
+  matchers: LabelMatcher[];
+  startsAt: number;
+  endsAt: number | null;
+  /** Ends when every alert it matched at creation has resolved (Alertmanager #3825). */
+  untilResolved: boolean;
+  boundFingerprints: string[];
+  createdBy: string;
+  comment: string;
+  createdAt: number;
+  expiredAt: number | null;
+}
+
+export interface MaintenanceWindow {
+  id: string;
+  name: string;
+  source: 'config' | 'api';
+  services: string[];
+  matchers: LabelMatcher[];
+  startsAt: number | null;
+  endsAt: number | null;
+  schedule: string | null;
+  durationMs: number | null;
+  timezone: string;
+  comment: string;
+  createdBy: string;
+  createdAt: number;
+  expiredAt: number | null;
+}
+
+export interface InhibitRule {
+  source: LabelMatcher[];
+  target: LabelMatcher[];
+  equal: string[];
+}
+
+export function compileInhibitRules(
+  rules: { sourceMatchers: string[]; targetMatchers: string[]; equal: string[] }[],
+): InhibitRule[] {
+  return rules.map((r) => ({
+    source: r.sourceMatchers.map(parseMatcher),
+    target: r.targetMatchers.map(parseMatcher),
+    equal: r.equal,
+  }));
+}
+
+export function silenceActive(silence: Silence, now: number): boolean {
+  return (
+    silence.expiredAt === null && silence.startsAt <= now && (silence.endsAt === null || now < silence.endsAt)
+  );
+}
+
+const crons = new Map<string, Cron>();
+
+function cronFor(schedule: string, timezone: string): Cron {
+  const key = `${timezone} ${schedule}`;
+  let cron = crons.get(key);
+  if (!cron) {
+    cron = new Cron(schedule, { timezone, paused: true });
+    crons.set(key, cron);
+  }
+  return cron;
+}
+
+/** A recurring window is active when an occurrence started within the last `duration`. */
+export function windowActive(window: MaintenanceWindow, now: number): boolean {
+  if (window.expiredAt !== null && window.expiredAt <= now) return false;
+  if (window.schedule && window.durationMs) {
+    const next = cronFor(window.schedule, window.timezone).nextRun(new Date(now - window.durationMs));
+    return next !== null && next.getTime() <= now;
+  }
+  return window.startsAt !== null && window.endsAt !== null && window.startsAt <= now && now < window.endsAt;
+}
+
+/** The next start of a window at or after `now` (for listings); null when it will not start again. */
+export function nextWindowStart(window: MaintenanceWindow, now: number): number | null {
+  if (window.schedule)
+    return cronFor(window.schedule, window.timezone).nextRun(new Date(now))?.getTime() ?? null;
+  return window.startsAt !== null && window.startsAt > now ? window.startsAt : null;
+}
+
+export function windowMatches(window: MaintenanceWindow, labels: Labels): boolean {
+  if (window.services.length > 0 && window.services.includes(labels.service ?? '')) return true;
+  return window.matchers.length > 0 && matchesAll(window.matchers, labels);
+}
+
+export function computeSuppression(
+  alerts: ActiveAlert[],
+  silences: Silence[],
+  windows: MaintenanceWindow[],
+  inhibitRules: InhibitRule[],
+  now: number,
+): Map<string, AlertSnapshot['suppressedBy']> {
+  const activeSilences = silences.filter((s) => silenceActive(s, now));
+  const activeWindows = windows.filter((w) => windowActive(w, now));
+  const firing = alerts.filter((a) => a.state === 'firing');
+  const result = new Map<string, AlertSnapshot['suppressedBy']>();
+  for (const alert of alerts) {
+    const silencedBy = activeSilences.filter((s) => matchesAll(s.matchers, alert.labels)).map((s) => s.id);
+    const maintenance = activeWindows.filter((w) => windowMatches(w, alert.labels)).map((w) => w.name);
+    const inhibitedBy: string[] = [];
+    for (const rule of inhibitRules) {
+      if (!matchesAll(rule.target, alert.labels)) continue;
+      for (const source of firing) {
+        if (source.fingerprint === alert.fingerprint || !matchesAll(rule.source, source.labels)) continue;
+        if (rule.equal.every((name) => (source.labels[name] ?? '') === (alert.labels[name] ?? '')))
+          inhibitedBy.push(source.fingerprint);
+      }
+    }
+    result.set(alert.fingerprint, {
+      silences: silencedBy,
+      inhibitedBy: [...new Set(inhibitedBy)],
+      maintenance,
+    });
+  }
+  return result;
+}
