@@ -63,6 +63,8 @@ export class AlertService {
   private queue: Promise<unknown> = Promise.resolve();
   private evaluationTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
+  private boundaryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private readonly now: () => number;
 
   constructor(private readonly options: AlertServiceOptions) {
@@ -121,6 +123,8 @@ export class AlertService {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.boundaryTimer);
     clearTimeout(this.evaluationTimer);
     clearInterval(this.tickTimer);
     await this.queue.catch(() => {});
@@ -304,6 +308,15 @@ export class AlertService {
     };
   }
 
+  /** Wakes up exactly when a silence or maintenance window starts or ends (Alertmanager #3367: notify at once). */
+  private armBoundary(now: number): void {
+    clearTimeout(this.boundaryTimer);
+    const next = this.silences.nextBoundary(now);
+    if (next === undefined || this.stopped) return;
+    this.boundaryTimer = setTimeout(() => void this.refresh(), Math.min(next - now + 5, 2 ** 31 - 1));
+    this.boundaryTimer.unref();
+  }
+
   private serial<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task, task);
     this.queue = run.catch((error: unknown) =>
@@ -387,6 +400,7 @@ export class AlertService {
     }
     for (const silence of ended)
       this.options.logger.info({ silence: silence.id }, 'until-resolved silence ended: its alerts resolved');
+    this.armBoundary(now);
     if (forSink.size > 0) this.options.sink?.update([...forSink.values()].map((a) => this.snapshot(a)));
   }
 }

@@ -5,7 +5,7 @@ import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { AlertRepository } from '../storage/alert.repository.js';
 import type { MaintenanceWindowsTable, SilencesTable } from '../storage/alert-tables.js';
 import { parseMatcher } from './matchers.js';
-import type { MaintenanceWindow, Silence } from './suppression.js';
+import { nextWindowStart, type MaintenanceWindow, type Silence } from './suppression.js';
 import { Cron } from 'croner';
 
 export interface SilenceInput {
@@ -43,6 +43,29 @@ export class SilenceService {
   async load(): Promise<void> {
     this.silences = (await this.repository.loadSilences()).map(silenceFromRow);
     this.windows = (await this.repository.loadWindows()).map(windowFromRow);
+  }
+
+  /** The next time a silence or window starts or ends after `now`, so muting changes on time. */
+  nextBoundary(now: number): number | undefined {
+    const times: number[] = [];
+    for (const s of this.silences) {
+      if (s.expiredAt !== null) continue;
+      if (s.startsAt > now) times.push(s.startsAt);
+      if (s.endsAt !== null && s.endsAt > now) times.push(s.endsAt);
+    }
+    for (const w of this.windows) {
+      if (w.expiredAt !== null) continue;
+      if (w.schedule && w.durationMs) {
+        const next = nextWindowStart(w, now);
+        if (next !== null) times.push(next);
+        const started = nextWindowStart(w, now - w.durationMs);
+        if (started !== null && started <= now) times.push(started + w.durationMs);
+      } else {
+        if (w.startsAt !== null && w.startsAt > now) times.push(w.startsAt);
+        if (w.endsAt !== null && w.endsAt > now) times.push(w.endsAt);
+      }
+    }
+    return times.length ? Math.min(...times) : undefined;
   }
 
   listSilences(): Silence[] {

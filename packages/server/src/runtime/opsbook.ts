@@ -256,7 +256,12 @@ export class Opsbook {
       logger: this.logger,
       concurrency: this.config.scheduler.concurrency,
       onRun: (definition, outcome, state, at) => {
-        this.metricStore?.ingest(checkSamples(definition, outcome, state, at));
+        try {
+          this.metricStore?.ingest(checkSamples(definition, outcome, state, at));
+        } catch (error) {
+          // Only during start and stop; the check result itself is recorded either way.
+          this.logger.debug({ err: error }, 'check sample not stored as a metric');
+        }
         this.metrics.checksRun.inc({ kind: definition.probe.kind, status: outcome.status });
         this.metrics.probeDuration.observe({ kind: definition.probe.kind }, outcome.latencyMs / 1000);
       },

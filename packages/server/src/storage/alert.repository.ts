@@ -91,12 +91,10 @@ export class AlertRepository {
       .insertInto('silences')
       .values(row)
       .onConflict((oc) =>
-        oc
-          .column('id')
-          .doUpdateSet((eb) => ({
-            ends_at: eb.ref('excluded.ends_at'),
-            expired_at: eb.ref('excluded.expired_at'),
-          })),
+        oc.column('id').doUpdateSet((eb) => ({
+          ends_at: eb.ref('excluded.ends_at'),
+          expired_at: eb.ref('excluded.expired_at'),
+        })),
       )
       .execute();
   }
