@@ -22,6 +22,12 @@ export const matcherList = z
     });
   });
 
+/** Checked as a field, so its problems are listed even when other fields of the rule are wrong. */
+const template = z.string().superRefine((text, ctx) => {
+  const problem = validateTemplate(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 export const ruleSchema = z
   .strictObject({
     alert: z
@@ -33,15 +39,10 @@ export const ruleSchema = z
     for: durationMs.prefault('0s'),
     keepFiringFor: durationMs.prefault('0s'),
     severity: z.enum(['critical', 'warning', 'info']),
-    labels: z.record(z.string(), z.string()).default({}),
-    annotations: z.record(z.string(), z.string()).default({}),
+    labels: z.record(z.string(), template).default({}),
+    annotations: z.record(z.string(), template).default({}),
   })
   .superRefine((rule, ctx) => {
-    for (const key of ['annotations', 'labels'] as const)
-      for (const [name, text] of Object.entries(rule[key])) {
-        const problem = validateTemplate(text);
-        if (problem) ctx.addIssue({ code: 'custom', path: [key, name], message: problem });
-      }
     try {
       parseExpr(expandWindow(rule.expr, rule.window));
     } catch (error) {

@@ -206,3 +206,34 @@ describe('config loading, sharper edges', () => {
     expect(result.diagnostics[0]!.message).toMatch(/a dns probe never fills \[STATUS\]/);
   });
 });
+
+describe('alerting config', () => {
+  it('a rule with an unknown function or a bad window is an error at its line', () => {
+    const text = [
+      'alerting:',
+      '  rules:',
+      '    - alert: Broken',
+      '      expr: rte(http_requests_total[5m]) > 1',
+      '      severity: critical',
+      '    - alert: BadWindow',
+      '      expr: rate(http_requests_total[$window]) > 1',
+      '      window: 5 minutes',
+      '      severity: warning',
+      '      annotations: { summary: "{{ $value | shout }}" }',
+    ].join('\n');
+    const result = loadConfigText(text, 'rules.yaml', {});
+    expect(result.ok).toBe(false);
+    const byPath = Object.fromEntries(result.diagnostics.map((d) => [d.path, d]));
+    expect(byPath['alerting.rules[0].expr']).toMatchObject({ line: 4 });
+    expect(byPath['alerting.rules[0].expr']!.message).toMatch(/unknown function "rte"/);
+    expect(byPath['alerting.rules[1].window']).toMatchObject({ line: 8 });
+    expect(byPath['alerting.rules[1].window']!.message).toMatch(/not a duration/);
+    expect(byPath['alerting.rules[1].annotations.summary']!.message).toMatch(/unknown function "shout"/);
+  });
+
+  it('a route naming a receiver that does not exist is an error', () => {
+    const result = loadConfigText('notifications:\n  route:\n    receiver: pager\n', 'n.yaml', {});
+    expect(result.diagnostics[0]).toMatchObject({ path: 'notifications.route.receiver' });
+    expect(result.diagnostics[0]!.message).toMatch(/no receiver named "pager"/);
+  });
+});
