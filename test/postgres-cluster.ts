@@ -32,7 +32,8 @@ export function ensureCommand(command: string, aptPackage: string): void {
     // missing: install below
   }
   const install = `apt-get update && apt-get install -y ${aptPackage}`;
-  if (process.getuid?.() !== 0) throw new Error(`${command} is missing; install it with: sudo ${install}`);
+  const sudoInstall = `sudo apt-get update && sudo apt-get install -y ${aptPackage}`;
+  if (process.getuid?.() !== 0) throw new Error(`${command} is missing; install it with: ${sudoInstall}`);
   execFileSync('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${install}`], { stdio: 'inherit' });
 }
 
@@ -42,7 +43,9 @@ export function ensurePostgresInstalled(): string {
   if (bin) return bin;
   const command = 'apt-get update && apt-get install -y postgresql postgresql-contrib';
   if (process.getuid?.() !== 0) {
-    throw new Error(`PostgreSQL server binaries are missing; install them with: sudo ${command}`);
+    throw new Error(
+      `PostgreSQL server binaries are missing; install them with: sudo apt-get update && sudo apt-get install -y postgresql postgresql-contrib`,
+    );
   }
   execFileSync('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${command}`], { stdio: 'inherit' });
   bin = findPostgresBin();

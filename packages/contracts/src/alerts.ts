@@ -133,18 +133,23 @@ export type MaintenanceCreate = z.infer<typeof MaintenanceCreate>;
 
 /** The body Prometheus POSTs to Alertmanager's /api/v2/alerts. */
 export const PostableAlerts = z.array(
-  z.object({
-    labels: z
-      .record(z.string(), z.string())
-      .refine(
-        (labels) => typeof labels.alertname === 'string' && labels.alertname !== '',
-        'labels.alertname is required',
-      ),
-    annotations: z.record(z.string(), z.string()).optional(),
-    startsAt: z.iso.datetime({ offset: true }).optional(),
-    endsAt: z.iso.datetime({ offset: true }).optional(),
-    generatorURL: z.string().optional(),
-  }),
+  z
+    .object({
+      labels: z
+        .record(z.string(), z.string())
+        .refine(
+          (labels) => typeof labels.alertname === 'string' && labels.alertname !== '',
+          'labels.alertname is required',
+        ),
+      annotations: z.record(z.string(), z.string()).optional(),
+      startsAt: z.iso.datetime({ offset: true }).optional(),
+      endsAt: z.iso.datetime({ offset: true }).optional(),
+      generatorURL: z.string().optional(),
+    })
+    .refine((a) => !a.startsAt || !a.endsAt || Date.parse(a.startsAt) <= Date.parse(a.endsAt), {
+      message: 'startsAt must not be after endsAt',
+      path: ['startsAt'],
+    }),
 );
 
 /** Alertmanager's webhook (version 4) payload. */

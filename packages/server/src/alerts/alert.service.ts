@@ -197,7 +197,13 @@ export class AlertService {
       const now = this.now();
       const resolveTimeout = this.config?.resolveTimeout ?? 5 * 60_000;
       const changes: StateChange[] = [];
-      for (const input of external) {
+      let stored = 0;
+      for (const raw of external) {
+        // An empty label is an absent label, as in Alertmanager: same alert, same fingerprint.
+        const input = {
+          ...raw,
+          labels: Object.fromEntries(Object.entries(raw.labels).filter(([, v]) => v !== '')),
+        };
         const id = fingerprint(input.labels);
         const before = this.alerts.get(id);
         const endsAt = input.endsAt;
@@ -219,11 +225,12 @@ export class AlertService {
           generatorUrl: input.generatorUrl ?? '',
         };
         this.alerts.set(id, alert);
+        stored++;
         if (!before || before.state !== alert.state) changes.push({ alert, to: alert.state });
         else changes.push({ alert, to: alert.state, quiet: true });
       }
       await this.commit(changes, [], now);
-      return external.length;
+      return stored;
     });
   }
 
