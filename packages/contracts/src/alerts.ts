@@ -49,6 +49,7 @@ export const AlertHistoryList = z.object({
 });
 
 export const RuleView = z.object({
+  id: z.string().describe('alert name and a hash of the rule; two rules may share an alert name'),
   alert: z.string(),
   source: z.enum(['default', 'config']),
   severity: AlertSeverity,

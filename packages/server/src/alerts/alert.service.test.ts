@@ -110,3 +110,31 @@ describe.each(ENGINES)('alert state across restarts on %s', (engine) => {
     await service.stop();
   });
 });
+
+describe('rules sharing an alert name', () => {
+  it('keep their own alerts instead of resolving each other every cycle', async () => {
+    const t = await openTestStore('sqlite');
+    try {
+      const source = gaugeSource();
+      source.value = 600;
+      const twoLevels = alertingSchema.parse({
+        defaultRules: false,
+        rules: [
+          { alert: 'Backlog', expr: 'queue_depth > 100', severity: 'warning' },
+          { alert: 'Backlog', expr: 'queue_depth > 500', severity: 'critical' },
+        ],
+      });
+      const service = new AlertService({ store: t.store, source, logger });
+      await service.applyConfig(twoLevels);
+      await service.evaluate();
+      await service.evaluate();
+      await service.evaluate();
+      const states = service.list().map((a) => `${a.alert.labels.severity}:${a.alert.state}`);
+      expect(states.sort()).toEqual(['critical:firing', 'warning:firing']);
+      expect((await service.history({ limit: 10 })).map((h) => h.state)).toEqual(['firing', 'firing']);
+      await service.stop();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

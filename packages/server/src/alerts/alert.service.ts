@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 // Holds every active alert (from rules evaluated here and from external Prometheus/Alertmanager),
 // persists each change so state survives a restart, works out suppression, and hands changes to
 // the notification pipeline.
@@ -14,12 +15,21 @@ import { defaultRules } from './default-rules.js';
 import { fingerprint } from './fingerprint.js';
 import { applyRuleResult, type ActiveAlert, type StateChange } from './rule-state.js';
 import { SilenceService } from './silence.service.js';
-import { compileInhibitRules, computeSuppression, type InhibitRule } from './suppression.js';
+import { InhibitionIndex } from './inhibition-index.js';
+import {
+  compileInhibitRules,
+  sameSuppression,
+  silenceActive,
+  suppressionFor,
+  windowActive,
+} from './suppression.js';
 
 /** Resolved alerts stay listed (and re-notifiable) this long, like Prometheus's resend of resolved alerts. */
 const KEEP_RESOLVED_MS = 15 * 60_000;
 
 export interface CompiledRule {
+  /** Alert name plus a hash of what defines the rule, so two rules may share a name. */
+  id: string;
   config: RuleConfig;
   expr: Expr;
   exprText: string;
@@ -58,7 +68,11 @@ export class AlertService {
   private readonly alerts = new Map<string, ActiveAlert>();
   private readonly suppression = new Map<string, Suppression>();
   private rules: CompiledRule[] = [];
-  private inhibitRules: InhibitRule[] = [];
+  private inhibition = new InhibitionIndex([]);
+  /** Alerts whose suppression must be worked out again at the next commit. */
+  private readonly dirty = new Set<string>();
+  /** The expiry each external alert has in the store, to skip writing unchanged re-sends. */
+  private readonly storedExpiry = new Map<string, number | null>();
   private config: AlertingConfig | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private evaluationTimer: NodeJS.Timeout | undefined;
@@ -77,7 +91,8 @@ export class AlertService {
   async load(): Promise<void> {
     for (const row of await this.repository.loadAlerts()) {
       const alert = fromRow(row);
-      this.alerts.set(alert.fingerprint, alert);
+      this.put(alert);
+      this.storedExpiry.set(alert.fingerprint, alert.expiresAt);
       this.suppression.set(alert.fingerprint, JSON.parse(row.suppressed_by) as Suppression);
     }
     await this.silences.load();
@@ -85,13 +100,15 @@ export class AlertService {
 
   async applyConfig(config: AlertingConfig): Promise<void> {
     this.config = config;
-    const previous = new Map(this.rules.map((r) => [r.config.alert + r.exprText, r]));
+    const previous = new Map(this.rules.map((r) => [r.id, r]));
     this.rules = [...defaultRules(config.defaultRules), ...config.rules].map((rule) => {
       const exprText = expandWindow(rule.expr, rule.window);
-      const kept = previous.get(rule.alert + exprText);
+      const id = ruleId(rule, exprText);
+      const kept = previous.get(id);
       return kept
         ? { ...kept, config: rule }
         : {
+            id,
             config: rule,
             expr: parseExpr(exprText),
             exprText,
@@ -101,7 +118,8 @@ export class AlertService {
             evaluationMs: null,
           };
     });
-    this.inhibitRules = compileInhibitRules(config.inhibitRules);
+    this.inhibition = new InhibitionIndex(compileInhibitRules(config.inhibitRules));
+    for (const alert of this.alerts.values()) this.inhibition.set(alert);
     await this.silences.syncConfigWindows(config.maintenance);
   }
 
@@ -136,6 +154,7 @@ export class AlertService {
       const now = this.now();
       const changes: StateChange[] = [];
       const removed: string[] = [];
+      const touched: ActiveAlert[] = [];
       const byRule = new Map<string, ActiveAlert[]>();
       for (const alert of this.alerts.values()) {
         if (alert.source !== 'rule' || !alert.rule) continue;
@@ -145,7 +164,7 @@ export class AlertService {
       }
       const evaluated = new Set<string>();
       for (const rule of this.rules) {
-        evaluated.add(rule.config.alert);
+        evaluated.add(rule.id);
         const started = performance.now();
         let samples: { labels: Labels; value: number }[];
         try {
@@ -161,12 +180,16 @@ export class AlertService {
         }
         rule.lastEvaluation = now;
         rule.evaluationMs = performance.now() - started;
-        const current = byRule.get(rule.config.alert) ?? [];
+        const current = byRule.get(rule.id) ?? [];
         const url = `${this.options.externalUrl ?? ''}/api/v1/query?query=${encodeURIComponent(rule.exprText)}`;
-        const result = applyRuleResult(rule.config, samples, current, now, url);
+        const result = applyRuleResult(rule.config, samples, current, now, url, rule.id);
         const kept = new Set(result.alerts.map((a) => a.fingerprint));
         for (const alert of current) if (!kept.has(alert.fingerprint)) removed.push(alert.fingerprint);
-        for (const alert of result.alerts) this.alerts.set(alert.fingerprint, alert);
+        for (const alert of result.alerts) {
+          this.put(alert);
+          // Value and annotations change every cycle; store them.
+          if (alert.lastSeenAt === now) touched.push(alert);
+        }
         changes.push(...result.changes);
       }
       // Alerts of rules that no longer exist resolve.
@@ -178,16 +201,13 @@ export class AlertService {
             changes.push({ alert, to: 'inactive' });
           } else if (alert.state === 'firing') {
             const resolved = { ...alert, state: 'resolved' as const, resolvedAt: now };
-            this.alerts.set(alert.fingerprint, resolved);
+            this.put(resolved);
             changes.push({ alert: resolved, to: 'resolved' });
           }
         }
       }
-      for (const fp of removed) {
-        this.alerts.delete(fp);
-        this.suppression.delete(fp);
-      }
-      await this.commit(changes, removed, now);
+      for (const fp of removed) this.drop(fp);
+      await this.commit(changes, removed, now, { touched });
     });
   }
 
@@ -224,10 +244,11 @@ export class AlertService {
           value: null,
           generatorUrl: input.generatorUrl ?? '',
         };
-        this.alerts.set(id, alert);
+        this.put(alert);
         stored++;
         if (!before || before.state !== alert.state) changes.push({ alert, to: alert.state });
-        else changes.push({ alert, to: alert.state, quiet: true });
+        else if (this.needsStoring(before, alert, resolveTimeout))
+          changes.push({ alert, to: alert.state, quiet: true });
       }
       await this.commit(changes, [], now);
       return stored;
@@ -248,7 +269,7 @@ export class AlertService {
           alert.expiresAt <= now
         ) {
           const resolved = { ...alert, state: 'resolved' as const, resolvedAt: alert.expiresAt };
-          this.alerts.set(alert.fingerprint, resolved);
+          this.put(resolved);
           changes.push({ alert: resolved, to: 'resolved' });
         } else if (
           alert.state === 'resolved' &&
@@ -258,17 +279,14 @@ export class AlertService {
           removed.push(alert.fingerprint);
         }
       }
-      for (const fp of removed) {
-        this.alerts.delete(fp);
-        this.suppression.delete(fp);
-      }
-      await this.commit(changes, removed, now);
+      for (const fp of removed) this.drop(fp);
+      await this.commit(changes, removed, now, { full: true });
     });
   }
 
   /** Re-checks suppression now (after a silence or window was created or expired). */
   refresh(): Promise<void> {
-    return this.serial(() => this.commit([], [], this.now()));
+    return this.serial(() => this.commit([], [], this.now(), { full: true }));
   }
 
   list(): { alert: ActiveAlert; suppressedBy: Suppression }[] {
@@ -282,6 +300,7 @@ export class AlertService {
     return this.rules;
   }
 
+  /** Active alert counts per rule id. */
   countByRule(): Map<string, { pending: number; firing: number }> {
     const counts = new Map<string, { pending: number; firing: number }>();
     for (const alert of this.alerts.values()) {
@@ -333,17 +352,57 @@ export class AlertService {
   }
 
   /** Recomputes suppression, persists changed alerts and history, records events, notifies the sink. */
-  private async commit(changes: StateChange[], removed: string[], now: number): Promise<void> {
-    const active = new Set(this.matching(() => true));
-    const ended = await this.silences.expireResolved(active);
-    const all = [...this.alerts.values()];
-    const suppression = computeSuppression(
-      all,
-      this.silences.listSilences(),
-      this.silences.listWindows(),
-      this.inhibitRules,
-      now,
-    );
+  /**
+   * Prometheus re-sends firing alerts every evaluation. A re-send that changes nothing but the expiry
+   * is stored only when the stored expiry would lapse within half the resolve timeout.
+   */
+  private needsStoring(before: ActiveAlert, after: ActiveAlert, resolveTimeout: number): boolean {
+    if (
+      before.generatorUrl !== after.generatorUrl ||
+      JSON.stringify(before.annotations) !== JSON.stringify(after.annotations)
+    )
+      return true;
+    const stored = this.storedExpiry.get(after.fingerprint);
+    if (after.expiresAt === null || stored === undefined || stored === null)
+      return after.expiresAt !== stored;
+    return stored - after.lastSeenAt < resolveTimeout / 2;
+  }
+
+  private put(alert: ActiveAlert): void {
+    this.alerts.set(alert.fingerprint, alert);
+    this.dirty.add(alert.fingerprint);
+    for (const target of this.inhibition.set(alert)) this.dirty.add(target);
+  }
+
+  private drop(fingerprint: string): void {
+    this.alerts.delete(fingerprint);
+    this.storedExpiry.delete(fingerprint);
+    this.suppression.delete(fingerprint);
+    this.dirty.delete(fingerprint);
+    for (const target of this.inhibition.delete(fingerprint)) this.dirty.add(target);
+  }
+
+  /**
+   * Works out suppression again (for the alerts that changed and those their change can affect, or for
+   * all on a full pass), persists changed alerts and history, records events, notifies the sink.
+   */
+  private async commit(
+    changes: StateChange[],
+    removed: string[],
+    now: number,
+    options: { full?: boolean; touched?: ActiveAlert[] } = {},
+  ): Promise<void> {
+    let full = options.full ?? false;
+    const ended =
+      changes.some((c) => c.to === 'resolved' || c.to === 'inactive') || removed.length > 0
+        ? await this.silences.expireResolved(new Set(this.matching(() => true)))
+        : [];
+    if (ended.length > 0) full = true;
+    const activeSilences = this.silences.listSilences().filter((s) => silenceActive(s, now));
+    const activeWindows = this.silences.listWindows().filter((w) => windowActive(w, now));
+    const scope: Iterable<string> = full ? [...this.alerts.keys()] : [...this.dirty];
+    this.dirty.clear();
+
     const changed = new Map<string, ActiveAlert>();
     const forSink = new Map<string, ActiveAlert>();
     for (const change of changes) {
@@ -352,17 +411,17 @@ export class AlertService {
       if (change.alert.state !== 'pending' && !change.quiet)
         forSink.set(change.alert.fingerprint, change.alert);
     }
-    for (const alert of all) {
-      const next = suppression.get(alert.fingerprint) ?? NONE;
-      const before = this.suppression.get(alert.fingerprint) ?? NONE;
-      if (JSON.stringify(next) !== JSON.stringify(before)) {
-        changed.set(alert.fingerprint, alert);
-        if (alert.state !== 'pending') forSink.set(alert.fingerprint, alert);
+    for (const fp of scope) {
+      const alert = this.alerts.get(fp);
+      if (!alert) continue;
+      const next = suppressionFor(alert, activeSilences, activeWindows, this.inhibition);
+      if (!sameSuppression(next, this.suppression.get(fp) ?? NONE)) {
+        changed.set(fp, alert);
+        if (alert.state !== 'pending') forSink.set(fp, alert);
       }
-      this.suppression.set(alert.fingerprint, next);
+      this.suppression.set(fp, next);
     }
-    // Rule alerts refresh their value and annotations every cycle; store those too.
-    for (const alert of all) if (alert.lastSeenAt === now) changed.set(alert.fingerprint, alert);
+    for (const alert of options.touched ?? []) changed.set(alert.fingerprint, alert);
 
     const history: NewHistoryRow[] = changes
       .filter((c) => !c.quiet)
@@ -377,14 +436,9 @@ export class AlertService {
         value: c.alert.value,
         summary: c.alert.annotations.summary ?? c.alert.annotations.description ?? '',
       }));
-    await this.repository.save(
-      [...changed.values()].map((a) => toRow(a, this.suppression.get(a.fingerprint) ?? NONE, now)),
-      removed,
-      history,
-    );
-    for (const row of history) {
-      if (row.state !== 'firing' && row.state !== 'resolved') continue;
-      this.options.onEvent?.({
+    const events: NewEvent[] = history
+      .filter((row) => row.state === 'firing' || row.state === 'resolved')
+      .map((row) => ({
         at: now,
         kind: `alert.${row.state}`,
         severity:
@@ -403,8 +457,16 @@ export class AlertService {
           labels: JSON.parse(row.labels) as Labels,
           value: row.value,
         }),
-      });
-    }
+      }));
+    // Alerts, their history and the events land in one transaction.
+    for (const alert of changed.values()) this.storedExpiry.set(alert.fingerprint, alert.expiresAt);
+    await this.repository.save(
+      [...changed.values()].map((a) => toRow(a, this.suppression.get(a.fingerprint) ?? NONE, now)),
+      removed,
+      history,
+      events,
+    );
+    for (const event of events) this.options.onEvent?.(event);
     for (const silence of ended)
       this.options.logger.info({ silence: silence.id }, 'until-resolved silence ended: its alerts resolved');
     this.armBoundary(now);
@@ -451,4 +513,12 @@ function fromRow(row: AlertRow): ActiveAlert {
     value: row.value,
     generatorUrl: row.generator_url,
   };
+}
+
+function ruleId(rule: RuleConfig, exprText: string): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([exprText, rule.severity, rule.labels, rule.for, rule.keepFiringFor]))
+    .digest('hex')
+    .slice(0, 8);
+  return `${rule.alert}:${hash}`;
 }

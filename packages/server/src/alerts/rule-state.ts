@@ -50,6 +50,8 @@ export function applyRuleResult(
   current: ActiveAlert[],
   now: number,
   generatorUrl: string,
+  /** Which rule the alerts belong to; rules may share an alert name, as in Prometheus. */
+  ruleId: string = rule.alert,
 ): { alerts: ActiveAlert[]; changes: StateChange[] } {
   const previous = new Map(current.map((a) => [a.fingerprint, a]));
   const alerts: ActiveAlert[] = [];
@@ -79,7 +81,7 @@ export function applyRuleResult(
     const alert: ActiveAlert = {
       fingerprint: id,
       source: 'rule',
-      rule: rule.alert,
+      rule: ruleId,
       labels,
       annotations,
       state: fires ? 'firing' : 'pending',

@@ -138,6 +138,7 @@ export class SilenceService {
 
   /** Ends until-resolved silences whose alerts have all resolved; returns those it ended. */
   async expireResolved(stillActive: Set<string>): Promise<Silence[]> {
+    if (!this.silences.some((s) => s.untilResolved && s.expiredAt === null)) return [];
     const ended: Silence[] = [];
     for (const silence of this.silences) {
       if (!silence.untilResolved || silence.expiredAt !== null) continue;

@@ -5,6 +5,7 @@ import type { LabelMatcher, Labels } from '../telemetry/series.js';
 import type { AlertSnapshot } from './alert.types.js';
 import { matchesAll, parseMatcher } from './matchers.js';
 import type { ActiveAlert } from './rule-state.js';
+import { InhibitionIndex } from './inhibition-index.js';
 
 export interface Silence {
   id: string;
@@ -93,6 +94,21 @@ export function windowMatches(window: MaintenanceWindow, labels: Labels): boolea
   return window.matchers.length > 0 && matchesAll(window.matchers, labels);
 }
 
+/** Why one alert is muted, given the silences and windows active now and the inhibition index. */
+export function suppressionFor(
+  alert: ActiveAlert,
+  activeSilences: Silence[],
+  activeWindows: MaintenanceWindow[],
+  inhibition: InhibitionIndex,
+): AlertSnapshot['suppressedBy'] {
+  return {
+    silences: activeSilences.filter((s) => matchesAll(s.matchers, alert.labels)).map((s) => s.id),
+    inhibitedBy: inhibition.inhibitors(alert.fingerprint),
+    maintenance: activeWindows.filter((w) => windowMatches(w, alert.labels)).map((w) => w.name),
+  };
+}
+
+/** Suppression of every alert at once (builds its own index; the service keeps one incrementally). */
 export function computeSuppression(
   alerts: ActiveAlert[],
   silences: Silence[],
@@ -102,25 +118,14 @@ export function computeSuppression(
 ): Map<string, AlertSnapshot['suppressedBy']> {
   const activeSilences = silences.filter((s) => silenceActive(s, now));
   const activeWindows = windows.filter((w) => windowActive(w, now));
-  const firing = alerts.filter((a) => a.state === 'firing');
-  const result = new Map<string, AlertSnapshot['suppressedBy']>();
-  for (const alert of alerts) {
-    const silencedBy = activeSilences.filter((s) => matchesAll(s.matchers, alert.labels)).map((s) => s.id);
-    const maintenance = activeWindows.filter((w) => windowMatches(w, alert.labels)).map((w) => w.name);
-    const inhibitedBy: string[] = [];
-    for (const rule of inhibitRules) {
-      if (!matchesAll(rule.target, alert.labels)) continue;
-      for (const source of firing) {
-        if (source.fingerprint === alert.fingerprint || !matchesAll(rule.source, source.labels)) continue;
-        if (rule.equal.every((name) => (source.labels[name] ?? '') === (alert.labels[name] ?? '')))
-          inhibitedBy.push(source.fingerprint);
-      }
-    }
-    result.set(alert.fingerprint, {
-      silences: silencedBy,
-      inhibitedBy: [...new Set(inhibitedBy)],
-      maintenance,
-    });
-  }
-  return result;
+  const index = new InhibitionIndex(inhibitRules);
+  for (const alert of alerts) index.set(alert);
+  return new Map(alerts.map((a) => [a.fingerprint, suppressionFor(a, activeSilences, activeWindows, index)]));
+}
+
+export function sameSuppression(a: AlertSnapshot['suppressedBy'], b: AlertSnapshot['suppressedBy']): boolean {
+  const same = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return (
+    same(a.silences, b.silences) && same(a.inhibitedBy, b.inhibitedBy) && same(a.maintenance, b.maintenance)
+  );
 }

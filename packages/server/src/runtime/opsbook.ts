@@ -223,17 +223,12 @@ export class Opsbook {
       externalUrl: this.externalUrl,
       logger: this.logger,
     });
-    const events = new EventRepository(store.db);
     const alerts = new AlertService({
       store,
       source: this.metricStore!,
       logger: this.logger,
       sink: dispatcher,
       externalUrl: this.externalUrl,
-      onEvent: (event) =>
-        void events
-          .append([event])
-          .catch((error: unknown) => this.logger.error({ err: error }, 'could not record event')),
     });
     await alerts.load();
     await alerts.applyConfig(this.config.alerting);

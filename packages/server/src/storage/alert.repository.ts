@@ -7,6 +7,7 @@ import type {
   SilencesTable,
 } from './alert-tables.js';
 import { chunks } from './chunks.js';
+import type { NewEvent } from './event.repository.js';
 
 export type AlertRow = AlertsTable;
 export type NewHistoryRow = Omit<AlertHistoryTable, 'id'>;
@@ -30,8 +31,13 @@ export class AlertRepository {
   }
 
   /** Upserts changed alerts, deletes removed ones and appends history, in one transaction. */
-  async save(changed: AlertRow[], removed: string[], history: NewHistoryRow[]): Promise<void> {
-    if (changed.length + removed.length + history.length === 0) return;
+  async save(
+    changed: AlertRow[],
+    removed: string[],
+    history: NewHistoryRow[],
+    events: NewEvent[] = [],
+  ): Promise<void> {
+    if (changed.length + removed.length + history.length + events.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
       for (const batch of chunks(changed, 200)) {
         await trx
@@ -58,6 +64,7 @@ export class AlertRepository {
       for (const batch of chunks(removed, 500))
         await trx.deleteFrom('alerts').where('fingerprint', 'in', batch).execute();
       for (const batch of chunks(history, 300)) await trx.insertInto('alert_history').values(batch).execute();
+      for (const batch of chunks(events, 300)) await trx.insertInto('events').values(batch).execute();
     });
   }
 

@@ -159,8 +159,9 @@ export function alertRoutes(deps: AlertRoutesDeps) {
       const service = deps.alerts();
       const counts = service.countByRule();
       const items = service.ruleList().map((rule) => {
-        const active = counts.get(rule.config.alert) ?? { pending: 0, firing: 0 };
+        const active = counts.get(rule.id) ?? { pending: 0, firing: 0 };
         return {
+          id: rule.id,
           alert: rule.config.alert,
           source:
             rule.config.labels.source === 'opsbook-default' ? ('default' as const) : ('config' as const),
