@@ -1,6 +1,8 @@
 // One timer for every check: a min-heap of due times. Runs at a fixed rate (due + period, like the
 // kubelet's ticker), bounded concurrency, never two runs of one job at once, and measures lag.
 
+import { MinHeap } from '../lib/min-heap.js';
+
 export interface Job {
   id: string;
   periodMs: number;
@@ -26,7 +28,7 @@ interface Entry {
 }
 
 export class Scheduler {
-  private readonly heap: Entry[] = [];
+  private readonly heap = new MinHeap<Entry>((e) => e.due);
   private readonly jobs = new Map<string, { job: Job; generation: number }>();
   private readonly running = new Map<string, AbortController>();
   private readonly waiting: Entry[] = [];
@@ -64,7 +66,7 @@ export class Scheduler {
     this.unschedule(job.id);
     const generation = ++this.generation;
     this.jobs.set(job.id, { job, generation });
-    this.push({ due: job.firstDueAt, job, generation });
+    this.heap.push({ due: job.firstDueAt, job, generation });
     this.arm();
   }
 
@@ -88,7 +90,7 @@ export class Scheduler {
 
   private arm(): void {
     if (this.stopped) return;
-    const next = this.heap[0];
+    const next = this.heap.peek();
     if (!next) return;
     if (this.timer && next.due >= this.timerAt) return;
     clearTimeout(this.timer);
@@ -100,15 +102,15 @@ export class Scheduler {
     this.timer = undefined;
     this.timerAt = Infinity;
     const now = this.now();
-    while (this.heap.length > 0 && this.heap[0]!.due <= now) {
-      const entry = this.pop()!;
+    while ((this.heap.peek()?.due ?? Infinity) <= now) {
+      const entry = this.heap.pop()!;
       const current = this.jobs.get(entry.job.id);
       if (!current || current.generation !== entry.generation) continue;
       const { job } = current;
       // Fixed rate; when far behind, skip the missed slots rather than bursting to catch up.
       let nextDue = entry.due + job.periodMs;
       if (nextDue <= now) nextDue += Math.ceil((now - nextDue + 1) / job.periodMs) * job.periodMs;
-      this.push({ due: nextDue, job, generation: entry.generation });
+      this.heap.push({ due: nextDue, job, generation: entry.generation });
       if (this.running.has(job.id) || this.waitingIds.has(job.id)) {
         this.options.onSkip?.(job);
         continue;
@@ -158,44 +160,6 @@ export class Scheduler {
       if (current && current.generation === entry.generation && !this.running.has(entry.job.id))
         this.launch(entry);
     }
-  }
-
-  private push(entry: Entry): void {
-    const heap = this.heap;
-    heap.push(entry);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.due <= entry.due) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = entry;
-  }
-
-  private pop(): Entry | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length === 0 || !last) return top;
-    // Sift the last entry down from the root.
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let smallest = -1;
-      let smallestDue = last.due;
-      if (left < heap.length && heap[left]!.due < smallestDue) {
-        smallest = left;
-        smallestDue = heap[left]!.due;
-      }
-      if (right < heap.length && heap[right]!.due < smallestDue) smallest = right;
-      if (smallest < 0) break;
-      heap[i] = heap[smallest]!;
-      i = smallest;
-    }
-    heap[i] = last;
-    return top;
   }
 }
 

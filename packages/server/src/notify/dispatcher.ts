@@ -1,6 +1,7 @@
 // Alertmanager's dispatcher: routes alerts into aggregation groups, flushes each group on its
 // group_wait / group_interval / repeat_interval timers into the notification queue, and keeps its
 // notification log in the database (Alertmanager #2370: restarts neither repeat nor lose notifications).
+import { MinHeap } from '../lib/min-heap.js';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AlertSink, AlertSnapshot } from '../alerts/alert.types.js';
@@ -92,7 +93,7 @@ export class Dispatcher implements AlertSink {
   /** Every log entry loaded or written, by id; entries outlive their groups so sequences continue. */
   private readonly logs = new Map<string, GroupLog>();
   private readonly dirty = new Set<string>();
-  private heap: HeapEntry[] = [];
+  private readonly heap = new MinHeap<HeapEntry>((e) => e.at);
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private loaded = false;
@@ -183,7 +184,7 @@ export class Dispatcher implements AlertSink {
     this.configure(route, receivers, externalUrl);
     const now = this.now();
     this.groupsByKey = new Map();
-    this.heap = [];
+    this.heap.clear();
     const tree = this.tree;
     const entries = new Map<string, Entry>();
     for (const group of previous.values())
@@ -262,8 +263,8 @@ export class Dispatcher implements AlertSink {
     return this.serial(async () => {
       if (!this.loaded) return;
       const due: AggregationGroup[] = [];
-      while (this.heap.length > 0 && this.heap[0]!.at <= now) {
-        const entry = this.pop()!;
+      while ((this.heap.peek()?.at ?? Infinity) <= now) {
+        const entry = this.heap.pop()!;
         const group = this.groupsByKey.get(entry.key);
         if (!group || group.version !== entry.version) continue;
         group.nextFlushAt = Infinity;
@@ -429,7 +430,7 @@ export class Dispatcher implements AlertSink {
     if (next === group.nextFlushAt) return;
     group.nextFlushAt = next;
     group.version++;
-    if (Number.isFinite(next)) this.push({ at: next, key: group.key, version: group.version });
+    if (Number.isFinite(next)) this.heap.push({ at: next, key: group.key, version: group.version });
   }
 
   /** A group dropped by a config reload: a restart must not bring it back. */
@@ -505,14 +506,14 @@ export class Dispatcher implements AlertSink {
 
   private arm(): void {
     if (!this.running || this.tickMs <= 0) return;
-    while (this.heap.length > 0) {
-      const top = this.heap[0]!;
+    while (this.heap.size > 0) {
+      const top = this.heap.peek()!;
       const group = this.groupsByKey.get(top.key);
       if (group && group.version === top.version) break;
-      this.pop();
+      this.heap.pop();
     }
     const now = this.now();
-    const at = Math.min(this.heap[0]?.at ?? Infinity, now + this.tickMs);
+    const at = Math.min(this.heap.peek()?.at ?? Infinity, now + this.tickMs);
     if (this.timer && this.timerAt <= at) return;
     clearTimeout(this.timer);
     this.timerAt = at;
@@ -526,42 +527,5 @@ export class Dispatcher implements AlertSink {
       },
       Math.max(0, at - now),
     );
-  }
-
-  private push(entry: HeapEntry): void {
-    const heap = this.heap;
-    heap.push(entry);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.at <= entry.at) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = entry;
-  }
-
-  private pop(): HeapEntry | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length === 0 || !last) return top;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let smallest = -1;
-      let smallestAt = last.at;
-      if (left < heap.length && heap[left]!.at < smallestAt) {
-        smallest = left;
-        smallestAt = heap[left]!.at;
-      }
-      if (right < heap.length && heap[right]!.at < smallestAt) smallest = right;
-      if (smallest < 0) break;
-      heap[i] = heap[smallest]!;
-      i = smallest;
-    }
-    heap[i] = last;
-    return top;
   }
 }
