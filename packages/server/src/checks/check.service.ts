@@ -63,10 +63,25 @@ export class CheckService {
     this.scheduler = new Scheduler({
       concurrency: options.concurrency,
       onStart: (lag) => options.onLag?.(lag),
-      onSkip: (job) =>
-        options.logger.warn({ check: job.id }, 'previous run still in progress; skipped this period'),
+      onSkip: (job) => this.noteSkip(job.id),
       now: this.now,
     });
+  }
+
+  private skipped = 0;
+  private skipLoggedAt = 0;
+
+  /** Overload skips can be thousands a second; log a summary at most every 10 s. */
+  private noteSkip(id: string): void {
+    this.skipped++;
+    const now = this.now();
+    if (now - this.skipLoggedAt < 10_000) return;
+    this.options.logger.warn(
+      { skipped: this.skipped, example: id },
+      'checks skipped a period because their previous run was still going (slow targets, or too many checks for the concurrency)',
+    );
+    this.skipped = 0;
+    this.skipLoggedAt = now;
   }
 
   get checkCount(): number {

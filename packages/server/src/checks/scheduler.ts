@@ -31,7 +31,9 @@ export class Scheduler {
   private readonly heap = new MinHeap<Entry>((e) => e.due);
   private readonly jobs = new Map<string, { job: Job; generation: number }>();
   private readonly running = new Map<string, AbortController>();
-  private readonly waiting: Entry[] = [];
+  /** Due runs waiting for a free slot: a queue read from `waitingHead` (no O(n) shift). */
+  private waiting: Entry[] = [];
+  private waitingHead = 0;
   private readonly waitingIds = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -82,7 +84,8 @@ export class Scheduler {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
-    this.waiting.length = 0;
+    this.waiting = [];
+    this.waitingHead = 0;
     this.waitingIds.clear();
     for (const controller of this.running.values()) controller.abort(new Error('cancelled: shutting down'));
     await Promise.allSettled([...this.inFlight]);
@@ -153,8 +156,16 @@ export class Scheduler {
   }
 
   private drain(): void {
-    while (!this.stopped && this.waiting.length > 0 && this.running.size < this.options.concurrency) {
-      const entry = this.waiting.shift()!;
+    while (
+      !this.stopped &&
+      this.waitingHead < this.waiting.length &&
+      this.running.size < this.options.concurrency
+    ) {
+      const entry = this.waiting[this.waitingHead++]!;
+      if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.waitingHead);
+        this.waitingHead = 0;
+      }
       this.waitingIds.delete(entry.job.id);
       const current = this.jobs.get(entry.job.id);
       if (current && current.generation === entry.generation && !this.running.has(entry.job.id))

@@ -3,7 +3,7 @@ import type { Store } from './db.js';
 import { CheckRepository, type CheckStatusRow } from './check.repository.js';
 import { EventRepository, type NewEvent } from './event.repository.js';
 import { ResultRepository, type NewResult, type RollupRow } from './result.repository.js';
-import { HOUR, mergeBucket, newBucket, toRow, type ClosedHour } from '../telemetry/rollup.js';
+import { HOUR, mergeBucket, newBucket, toRow, type Bucket, type ClosedHour } from '../telemetry/rollup.js';
 import { decodeSketch } from '../telemetry/sketch.js';
 
 export interface CheckBatch {
@@ -30,7 +30,7 @@ export class CheckBatchWriter {
       await this.results.insertResults(batch.results, trx);
       await this.checks.saveStatuses(batch.statuses, trx);
       await this.results.upsertRollups(batch.minutes, trx);
-      const hours = await Promise.all(batch.hours.map((hour) => this.completeHour(hour, trx)));
+      const hours = await this.completeHours(batch.hours, trx);
       await this.results.upsertRollups(
         hours.map((hour) => toRow(hour.checkId, '1h', hour.bucket)),
         trx,
@@ -39,28 +39,45 @@ export class CheckBatchWriter {
     });
   }
 
-  /** An hour that began before this process rebuilds from its stored minutes, which are complete. */
-  private async completeHour(
-    hour: ClosedHour,
+  /**
+   * Hours that began before this process started are rebuilt from their stored minutes, which are
+   * complete; one query per hour for all such checks, not one per check.
+   */
+  private async completeHours(
+    hours: ClosedHour[],
     trx: Store['db'],
-  ): Promise<{ checkId: string; bucket: ClosedHour['bucket'] }> {
-    if (!hour.partial) return hour;
-    const rows = await new ResultRepository(trx).rollups(
-      '1m',
-      hour.bucket.bucket,
-      hour.bucket.bucket + HOUR,
-      hour.checkId,
-    );
-    const bucket = newBucket(hour.bucket.bucket);
-    for (const row of rows) {
-      mergeBucket(bucket, {
-        bucket: row.bucket,
-        count: row.count,
-        failures: row.failures,
-        latencySum: row.latency_sum,
-        sketch: decodeSketch(row.sketch),
-      });
+  ): Promise<{ checkId: string; bucket: Bucket }[]> {
+    const partial = new Map<number, string[]>();
+    for (const hour of hours) {
+      if (!hour.partial) continue;
+      const list = partial.get(hour.bucket.bucket);
+      if (list) list.push(hour.checkId);
+      else partial.set(hour.bucket.bucket, [hour.checkId]);
     }
-    return { checkId: hour.checkId, bucket };
+    const rebuilt = new Map<string, Bucket>();
+    const repository = new ResultRepository(trx);
+    for (const [start, checkIds] of partial) {
+      for (const row of await repository.rollupsOf('1m', start, start + HOUR, checkIds)) {
+        const key = `${row.check_id}\u0000${start}`;
+        let bucket = rebuilt.get(key);
+        if (!bucket) rebuilt.set(key, (bucket = newBucket(start)));
+        mergeBucket(bucket, {
+          bucket: row.bucket,
+          count: row.count,
+          failures: row.failures,
+          latencySum: row.latency_sum,
+          sketch: decodeSketch(row.sketch),
+        });
+      }
+    }
+    return hours.map((hour) =>
+      hour.partial
+        ? {
+            checkId: hour.checkId,
+            bucket:
+              rebuilt.get(`${hour.checkId}\u0000${hour.bucket.bucket}`) ?? newBucket(hour.bucket.bucket),
+          }
+        : hour,
+    );
   }
 }

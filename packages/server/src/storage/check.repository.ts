@@ -124,28 +124,42 @@ export class CheckRepository {
       ]);
   }
 
-  /** Current state of every check in one query; `total` counts all matches, ignoring the page. */
+  /**
+   * Current state of every check: the page is one query read in primary-key order (a window count in
+   * the same query made SQLite sort every row); `total` comes from a separate count.
+   */
   async list(filter: CheckListFilter): Promise<CheckListRow[]> {
-    let query = this.withStatus().select(sql<number>`count(*) over ()`.as('total'));
-    if (filter.service) query = query.where('checks.service_id', '=', filter.service);
-    if (filter.role) query = query.where('checks.role', '=', filter.role);
-    if (filter.kind) query = query.where('checks.kind', '=', filter.kind);
-    if (filter.status) {
-      query =
+    const page = await this.filtered(this.withStatus(), filter)
+      .$if(filter.after !== undefined, (q) => q.where('checks.id', '>', filter.after!))
+      .orderBy('checks.id')
+      .limit(filter.limit)
+      .execute();
+    const counted = await this.filtered(
+      this.db
+        .selectFrom('checks')
+        .leftJoin('check_status', 'check_status.check_id', 'checks.id')
+        .select(sql<number>`count(*)`.as('total')),
+      filter,
+    ).executeTakeFirst();
+    const total = Number(counted?.total ?? 0);
+    return page.map((row) => ({ ...row, total }) as CheckListRow);
+  }
+
+  private filtered<Q extends { where: (...args: never[]) => unknown }>(query: Q, filter: CheckListFilter): Q {
+    /* eslint-disable @typescript-eslint/no-explicit-any -- the same filters apply to two query shapes */
+    let q = query as any;
+    if (filter.service) q = q.where('checks.service_id', '=', filter.service);
+    if (filter.role) q = q.where('checks.role', '=', filter.role);
+    if (filter.kind) q = q.where('checks.kind', '=', filter.kind);
+    if (filter.status)
+      q =
         filter.status === 'unknown'
-          ? query.where((eb) =>
+          ? q.where((eb: any) =>
               eb.or([eb('check_status.status', 'is', null), eb('check_status.status', '=', 'unknown')]),
             )
-          : query.where('check_status.status', '=', filter.status);
-    }
-    // The total must ignore the cursor, so the cursor is applied outside the window function.
-    const page = this.db
-      .selectFrom(query.as('q'))
-      .selectAll()
-      .$if(filter.after !== undefined, (q) => q.where('q.id', '>', filter.after!))
-      .orderBy('q.id')
-      .limit(filter.limit);
-    return (await page.execute()) as CheckListRow[];
+          : q.where('check_status.status', '=', filter.status);
+    /* eslint-enable @typescript-eslint/no-explicit-any */
+    return q as Q;
   }
 
   async get(id: string): Promise<CheckListRow | undefined> {

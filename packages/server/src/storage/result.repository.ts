@@ -65,6 +65,29 @@ export class ResultRepository {
       .execute();
   }
 
+  /** Rollups of several checks in [from, to), chunked to stay under parameter limits. */
+  async rollupsOf(
+    resolution: '1m' | '1h',
+    from: number,
+    to: number,
+    checkIds: string[],
+  ): Promise<RollupRow[]> {
+    const rows: RollupRow[] = [];
+    for (const batch of chunks(checkIds, 500)) {
+      rows.push(
+        ...(await this.db
+          .selectFrom('check_rollups')
+          .selectAll()
+          .where('resolution', '=', resolution)
+          .where('bucket', '>=', from)
+          .where('bucket', '<', to)
+          .where('check_id', 'in', batch)
+          .execute()),
+      );
+    }
+    return rows;
+  }
+
   async latestRollupBucket(resolution: '1m' | '1h'): Promise<number | undefined> {
     const row = await this.db
       .selectFrom('check_rollups')
