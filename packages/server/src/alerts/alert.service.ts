@@ -312,6 +312,14 @@ export class AlertService {
     return counts;
   }
 
+  /** Retention: alert history older than `historyBefore`, silences expired over 120 h ago. */
+  purge(historyBefore: number): Promise<number> {
+    return this.serial(async () => {
+      const history = await this.repository.purgeHistory(historyBefore);
+      return history + (await this.silences.forgetExpired(this.now() - 120 * 3_600_000));
+    });
+  }
+
   history = (filter: Parameters<AlertRepository['history']>[0]) => this.repository.history(filter);
 
   /** Fingerprints of pending or firing alerts that match, for until-resolved silences. */

@@ -2,8 +2,13 @@
 // Metric names follow the conventions of the example service, node-exporter and Opsbook's own probes.
 import type { RuleConfig } from '../config/alerting.schema.js';
 
-type DefaultRule = Omit<RuleConfig, 'window' | 'for' | 'keepFiringFor' | 'labels'> &
-  Partial<Pick<RuleConfig, 'for' | 'keepFiringFor'>>;
+// Declared on its own (not from RuleConfig): the config schema validates names against this list.
+interface DefaultRule {
+  alert: string;
+  severity: 'critical' | 'warning' | 'info';
+  expr: string;
+  annotations: Record<string, string>;
+}
 
 const errorRatio =
   '100 * sum by (service) (rate(http_requests_total{status=~"5.."}[$window])) / sum by (service) (rate(http_requests_total[$window]))';
@@ -130,7 +135,7 @@ const RULES: DefaultRule[] = [
   },
 ];
 
-export const DEFAULT_RULE_NAMES = RULES.map((r) => r.alert);
+export const DEFAULT_RULE_NAMES: string[] = RULES.map((r) => r.alert);
 
 /** The default pack as rule configs, minus the ones switched off. */
 export function defaultRules(setting: boolean | { disable: string[] }): RuleConfig[] {

@@ -39,9 +39,13 @@ export interface RuleSample {
 }
 
 /** Labels of the alert a sample produces: the sample's (without __name__), the rule's, alertname, severity. */
-export function alertLabels(rule: RuleConfig, sample: Labels): Labels {
+export function alertLabels(rule: RuleConfig, sample: Labels, value: number): Labels {
   const { __name__: _name, ...rest } = sample;
-  return { ...rest, ...rule.labels, alertname: rule.alert, severity: rule.severity };
+  // Rule labels are templates too, as in Prometheus (keep $value out of them: it would change the fingerprint).
+  const extra = Object.fromEntries(
+    Object.entries(rule.labels).map(([k, v]) => [k, expandTemplate(v, rest, value)]),
+  );
+  return { ...rest, ...extra, alertname: rule.alert, severity: rule.severity };
 }
 
 export function applyRuleResult(
@@ -59,7 +63,7 @@ export function applyRuleResult(
   const seen = new Set<string>();
 
   for (const sample of samples) {
-    const labels = alertLabels(rule, sample.labels);
+    const labels = alertLabels(rule, sample.labels, sample.value);
     const id = fingerprint(labels);
     if (seen.has(id)) continue; // two series with the same labels after dropping __name__: first wins, as in Prometheus
     seen.add(id);

@@ -68,6 +68,19 @@ export class SilenceService {
     return times.length ? Math.min(...times) : undefined;
   }
 
+  /** Drops silences that ended before `before` (Alertmanager keeps expired ones 120 h). */
+  async forgetExpired(before: number): Promise<number> {
+    const old = this.silences.filter((s) => {
+      const ended = s.expiredAt ?? s.endsAt;
+      return ended !== null && ended < before;
+    });
+    if (old.length === 0) return 0;
+    await this.repository.deleteSilences(old.map((s) => s.id));
+    const gone = new Set(old.map((s) => s.id));
+    this.silences = this.silences.filter((s) => !gone.has(s.id));
+    return old.length;
+  }
+
   listSilences(): Silence[] {
     return this.silences;
   }

@@ -4,6 +4,10 @@ import pc from 'picocolors';
 import { api, apiUrl } from './api-client.js';
 import { ago, fail, printJson, printTable } from './output.js';
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function severityColour(severity: string): string {
   return severity === 'critical'
     ? pc.red(severity)
@@ -31,7 +35,9 @@ async function run(json: boolean | undefined, action: () => Promise<void>): Prom
 export function registerAlertCommands(program: Command): void {
   program
     .command('alerts')
-    .description('active alerts (pending and firing), most severe first')
+    .description(
+      'active alerts (pending and firing, and those resolved in the last 15 minutes), most severe first',
+    )
     .option('--url <url>', 'Opsbook server URL (default $OPSBOOK_URL or http://localhost:8080)')
     .option('--state <state>', 'pending, firing or resolved')
     .option('--severity <severity>', 'critical, warning or info')
@@ -211,8 +217,8 @@ export function registerAlertCommands(program: Command): void {
       'create a window, one-off (--start/--end or --duration) or recurring (--schedule cron --duration)',
     )
     .argument('<name>', 'a name for the window')
-    .option('-s, --service <name...>', 'services to mute')
-    .option('-m, --match <matcher...>', 'or label matchers to mute')
+    .option('-s, --service <name>', 'a service to mute (repeat for more)', collect, [] as string[])
+    .option('-m, --match <matcher>', 'or a label matcher to mute (repeat for more)', collect, [] as string[])
     .option('--start <time>', 'ISO 8601 start (default now)')
     .option('--end <time>', 'ISO 8601 end')
     .option('-d, --duration <duration>', 'length, e.g. 2h')
@@ -242,8 +248,8 @@ export function registerAlertCommands(program: Command): void {
         run(options.json, async () => {
           const body = {
             name,
-            services: options.service,
-            matchers: options.match,
+            services: options.service?.length ? options.service : undefined,
+            matchers: options.match?.length ? options.match : undefined,
             startsAt: options.schedule ? undefined : (options.start ?? new Date().toISOString()),
             endsAt: options.end,
             duration: options.duration,
@@ -262,6 +268,25 @@ export function registerAlertCommands(program: Command): void {
             `maintenance window "${created.name}" (${created.id}) ${created.active ? 'is active now' : `starts ${at(created.nextStart)}`}\n`,
           );
         }),
+    );
+  maintenance
+    .command('expire')
+    .description('end a maintenance window made through the API or the CLI now')
+    .argument('<id>', 'the window id (see maintenance list --json)')
+    .option('--url <url>', 'Opsbook server URL')
+    .option('--json', 'print as JSON')
+    .action((id: string, options: { url?: string; json?: boolean }) =>
+      run(options.json, async () => {
+        const ended = await api<MaintenanceView>(
+          apiUrl(options.url),
+          `/api/v1/maintenance/${encodeURIComponent(id)}`,
+          {
+            method: 'DELETE',
+          },
+        );
+        if (options.json) return printJson(ended);
+        process.stdout.write(`maintenance window "${ended.name}" ended\n`);
+      }),
     );
   maintenance
     .command('list')

@@ -3,6 +3,7 @@ import { durationMs } from './duration.schema.js';
 import { parseMatcher } from '../alerts/matchers.js';
 import { parseExpr } from '../telemetry/promql/parser.js';
 import { validateTemplate } from '../alerts/template.js';
+import { DEFAULT_RULE_NAMES } from '../alerts/default-rules.js';
 
 /** Rule expressions may write [$window]; it stands for the rule's window (default 5m, guide 3.4). */
 export function expandWindow(expr: string, windowMs: number): string {
@@ -54,6 +55,10 @@ export const ruleSchema = z
       });
     }
   });
+
+const defaultRuleName = z.string().refine((name) => DEFAULT_RULE_NAMES.includes(name), {
+  error: (issue) => `no default rule "${String(issue.input)}"; they are ${DEFAULT_RULE_NAMES.join(', ')}`,
+});
 
 export const inhibitRuleSchema = z.strictObject({
   sourceMatchers: matcherList,
@@ -110,7 +115,7 @@ export const alertingSchema = z
     resolveTimeout: durationMs.prefault('5m'),
     /** The guide's section 3.3 rules, applied to every service; `false` or `{ disable: [names] }` to opt out. */
     defaultRules: z
-      .union([z.boolean(), z.strictObject({ disable: z.array(z.string()).default([]) })])
+      .union([z.boolean(), z.strictObject({ disable: z.array(defaultRuleName).default([]) })])
       .default(true),
     rules: z.array(ruleSchema).default([]),
     /** Default: a critical alert mutes the warnings and infos of the same service. */

@@ -237,3 +237,17 @@ describe('alerting config', () => {
     expect(result.diagnostics[0]!.message).toMatch(/no receiver named "pager"/);
   });
 });
+
+describe('default rule names', () => {
+  it('a misspelled rule in defaultRules.disable is an error listing the real names', () => {
+    const result = loadConfigText(
+      'alerting:\n  defaultRules:\n    disable: [HighCpuUtilisation]\n',
+      'd.yaml',
+      {},
+    );
+    expect(result.diagnostics[0]).toMatchObject({ path: 'alerting.defaultRules.disable[0]', line: 3 });
+    expect(result.diagnostics[0]!.message).toMatch(
+      /no default rule "HighCpuUtilisation"; they are .*HighCpuUtilization/,
+    );
+  });
+});

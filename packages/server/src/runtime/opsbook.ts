@@ -327,7 +327,9 @@ export class Opsbook {
           results: now - retention.results,
           minuteRollups: now - retention.minuteRollups,
           hourRollups: now - retention.rollups,
-        })) + (await new EventRepository(store.db).purge(now - retention.events));
+        })) +
+        (await new EventRepository(store.db).purge(now - retention.events)) +
+        ((await this.alerts?.purge(now - retention.events)) ?? 0);
       if (removed > 0) this.logger.info({ removed }, 'retention: removed expired results and rollups');
     } catch (error) {
       this.logger.error({ err: error }, 'retention purge failed; will retry next hour');
@@ -348,9 +350,13 @@ export class Opsbook {
       });
       return { applied: false, diagnostics: loaded.diagnostics };
     }
-    const restartNeeded = (['server', 'storage', 'scheduler'] as const).filter(
+    const restartNeeded: string[] = (['server', 'storage', 'scheduler'] as const).filter(
       (key) => JSON.stringify(loaded.config[key]) !== JSON.stringify(this.config[key]),
     );
+    if (loaded.config.alerting.evaluationInterval !== this.config.alerting.evaluationInterval)
+      restartNeeded.push('alerting.evaluationInterval');
+    if (JSON.stringify(loaded.config.metrics.retention) !== JSON.stringify(this.config.metrics.retention))
+      restartNeeded.push('metrics.retention');
     if (restartNeeded.length > 0)
       this.logger.warn(
         { sections: restartNeeded },

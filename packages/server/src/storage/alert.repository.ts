@@ -89,6 +89,11 @@ export class AlertRepository {
     return Number(result.numDeletedRows);
   }
 
+  async deleteSilences(ids: string[]): Promise<void> {
+    for (const batch of chunks(ids, 500))
+      await this.db.deleteFrom('silences').where('id', 'in', batch).execute();
+  }
+
   async loadSilences(): Promise<SilencesTable[]> {
     return this.db.selectFrom('silences').selectAll().orderBy('created_at', 'desc').execute();
   }

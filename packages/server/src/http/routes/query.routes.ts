@@ -1,4 +1,4 @@
-// Metric queries in Prometheus's HTTP API shape (so Grafana's Prometheus data source can read them),
+// Metric queries with Prometheus's HTTP API parameters and response shape (times in Unix seconds or RFC 3339),
 // either as a PromQL-subset `query` or built from structured parameters.
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
@@ -6,11 +6,33 @@ import { ErrorBody } from '@opsbook/contracts';
 import { parseDuration } from '../../config/duration.js';
 import { InputError } from '../../errors.js';
 import { parseExpr, PromqlSyntaxError, type Expr } from '../../telemetry/promql/parser.js';
-import { evaluateInstant, evaluateRange } from '../../telemetry/promql/engine.js';
+import { evaluateInstant, evaluateRange, PromqlEvalError } from '../../telemetry/promql/engine.js';
 import type { SeriesSource } from '../../telemetry/series.js';
 import { parseMatcher, formatMatcher } from '../../alerts/matchers.js';
 import { newRouter } from '../app.js';
-import { timeParam } from './query-params.js';
+
+/** Prometheus's time parameter: Unix seconds (with a fraction) or RFC 3339; returned in epoch ms. */
+const promTime = z
+  .string()
+  .transform((value, ctx) => {
+    const ms = /^\d+(\.\d+)?$/.test(value) ? Math.round(Number(value) * 1000) : Date.parse(value);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a time; use Unix seconds or RFC 3339` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .optional();
+
+/** Runs a query; evaluation errors (e.g. many-to-many matching) are the query's fault, not the server's. */
+async function run<T>(task: () => Promise<T>): Promise<T> {
+  try {
+    return await task();
+  } catch (error) {
+    if (error instanceof PromqlEvalError) throw new InputError(error.message, 'query');
+    throw error;
+  }
+}
 
 export interface QueryRoutesDeps {
   series(): SeriesSource;
@@ -129,7 +151,7 @@ export function queryRoutes(deps: QueryRoutesDeps) {
       path: '/query',
       tags: ['metrics'],
       summary: 'Instant query at `time` (default now)',
-      request: { query: z.object({ ...params, time: timeParam }) },
+      request: { query: z.object({ ...params, time: promTime }) },
       responses: {
         200: { description: 'Result', content: { 'application/json': { schema: QueryResult } } },
         ...errors,
@@ -138,7 +160,7 @@ export function queryRoutes(deps: QueryRoutesDeps) {
     async (c) => {
       const q = c.req.valid('query');
       const text = q.query ?? structuredQuery(q);
-      const result = await evaluateInstant(parse(text), q.time ?? Date.now(), deps.series());
+      const result = await run(() => evaluateInstant(parse(text), q.time ?? Date.now(), deps.series()));
       const data =
         result.type === 'scalar'
           ? {
@@ -165,8 +187,8 @@ export function queryRoutes(deps: QueryRoutesDeps) {
       request: {
         query: z.object({
           ...params,
-          start: timeParam,
-          end: timeParam,
+          start: promTime,
+          end: promTime,
           step: z.string().optional().describe('e.g. 60s or 1m (default: range / 250)'),
         }),
       },
@@ -189,7 +211,7 @@ export function queryRoutes(deps: QueryRoutesDeps) {
         throw new InputError(`"${q.step}" is not a step; write e.g. 60s`, 'step');
       if ((end - start) / step > 11_000)
         throw new InputError('too many points (over 11,000); use a larger step', 'step');
-      const matrix = await evaluateRange(parse(text), start, end, step, deps.series());
+      const matrix = await run(() => evaluateRange(parse(text), start, end, step, deps.series()));
       const result = matrix.map((s) => ({
         metric: s.labels,
         values: s.points.map((p) => [p.t / 1000, toPrometheusValue(p.v)]),
