@@ -87,7 +87,13 @@ export class Opsbook {
     this.lifecycle.configLoaded = true;
 
     await this.listen();
-    this.connecting = this.connect();
+    // A failure after the store connected (a broken migration, say) leaves startup DOWN, so a
+    // Kubernetes startup probe restarts the pod; it must not crash the process with an unhandled rejection.
+    this.connecting = this.connect().catch((error: unknown) => {
+      this.lifecycle.migrated = false;
+      this.lifecycle.storeError = `start failed: ${(error as Error).message}`;
+      this.logger.fatal({ err: error }, 'Opsbook could not finish starting; startup and readiness stay DOWN');
+    });
     if (this.options.watchConfig) this.watchConfig();
   }
 
