@@ -7,6 +7,12 @@ import { registerCheckCommands } from './check.command.js';
 import { registerStatusCommand } from './status.command.js';
 import { registerAlertCommands } from './alerts.command.js';
 
+// `opsbook status | head` closes the pipe early; that is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command('opsbook')
   .description('Opsbook: the operations guide as running software')
   .version(VERSION)
