@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { AlertView, MaintenanceView, SilenceView } from '@opsbook/contracts';
 import pc from 'picocolors';
 import { api, apiUrl } from './api-client.js';
-import { ago, fail, printJson, printTable } from './output.js';
+import { ago, fail, printJson, printList, printTable } from './output.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -87,14 +87,13 @@ export function registerAlertCommands(program: Command): void {
             apiUrl(options.url),
             `/api/v1/alerts?${params}`,
           );
-          if (options.json) return printJson(list);
-          if (list.items.length === 0) {
-            process.stdout.write('no active alerts\n');
-            return;
-          }
-          printTable(
+          printList(
+            options.json,
+            list,
+            list.items,
+            'no active alerts',
             ['ALERT', 'SEVERITY', 'STATE', 'SERVICE', 'SINCE', 'MUTED', 'SUMMARY'],
-            list.items.map((a) => [
+            (a) => [
               a.alertname,
               severityColour(a.severity),
               stateColour(a.state),
@@ -112,7 +111,7 @@ export function registerAlertCommands(program: Command): void {
                     .join(' ')
                 : '-',
               a.annotations.summary ?? '',
-            ]),
+            ],
           );
         }),
     );
@@ -172,21 +171,20 @@ export function registerAlertCommands(program: Command): void {
       run(options.json, async () => {
         const list = await api<{ items: SilenceView[] }>(apiUrl(options.url), '/api/v1/silences');
         const items = options.all ? list.items : list.items.filter((s) => s.status !== 'expired');
-        if (options.json) return printJson({ items });
-        if (items.length === 0) {
-          process.stdout.write('no silences\n');
-          return;
-        }
-        printTable(
+        printList(
+          options.json,
+          { items },
+          items,
+          'no silences',
           ['ID', 'STATUS', 'MATCHERS', 'ENDS', 'BY', 'COMMENT'],
-          items.map((s) => [
+          (s) => [
             s.id,
             s.status,
             s.matchers.join(' '),
             s.untilResolved ? 'when resolved' : at(s.endsAt),
             s.createdBy,
             s.comment,
-          ]),
+          ],
         );
       }),
     );
@@ -296,14 +294,13 @@ export function registerAlertCommands(program: Command): void {
     .action((options: { url?: string; json?: boolean }) =>
       run(options.json, async () => {
         const list = await api<{ items: MaintenanceView[] }>(apiUrl(options.url), '/api/v1/maintenance');
-        if (options.json) return printJson(list);
-        if (list.items.length === 0) {
-          process.stdout.write('no maintenance windows\n');
-          return;
-        }
-        printTable(
+        printList(
+          options.json,
+          list,
+          list.items,
+          'no maintenance windows',
           ['NAME', 'ACTIVE', 'MUTES', 'WHEN', 'NEXT', 'SOURCE', 'COMMENT'],
-          list.items.map((w) => [
+          (w) => [
             w.name,
             w.active ? pc.yellow('active') : w.expiredAt ? 'ended' : 'no',
             [...w.services, ...w.matchers].join(' '),
@@ -313,7 +310,7 @@ export function registerAlertCommands(program: Command): void {
             at(w.nextStart),
             w.source,
             w.comment,
-          ]),
+          ],
         );
       }),
     );

@@ -48,3 +48,20 @@ export function ago(ms: number | null | undefined, now = Date.now()): string {
   if (seconds < 86400) return `${Math.round(seconds / 3600)}h ago`;
   return `${Math.round(seconds / 86400)}d ago`;
 }
+
+/** A listing: JSON with --json, a line saying it is empty, or a table. */
+export function printList<T>(
+  json: boolean | undefined,
+  body: unknown,
+  items: T[],
+  empty: string,
+  headers: string[],
+  row: (item: T) => string[],
+): void {
+  if (json) return printJson(body);
+  if (items.length === 0) {
+    process.stdout.write(`${empty}\n`);
+    return;
+  }
+  printTable(headers, items.map(row));
+}
