@@ -6,3 +6,5 @@ export * from './errors.js';
 export * from './notifications.js';
 export * from './alerts.js';
 export * from './metrics.js';
+export * from './incidents.js';
+export * from './runbooks.js';

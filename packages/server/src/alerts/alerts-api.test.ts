@@ -222,3 +222,66 @@ notifications:
     ).toBe(409);
   }, 20_000);
 });
+
+describe('from alerts to incidents', () => {
+  it('a critical alert opens an incident a person acknowledges; its resolve does not close it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsbook-incidents-'));
+    const file = join(dir, 'opsbook.yaml');
+    writeFileSync(
+      file,
+      `storage: { url: "sqlite:${join(dir, 'ops.db')}" }\nalerting: { defaultRules: false }\n`,
+    );
+    const opsbook = new Opsbook({ configFile: file, port: 0, logger });
+    await opsbook.start();
+    await opsbook.ready();
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${opsbook.url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    try {
+      const alert = {
+        labels: { alertname: 'HighErrorRate', service: 'shop', severity: 'critical' },
+        annotations: { summary: '12% errors' },
+      };
+      await call('POST', '/api/v2/alerts', [
+        alert,
+        { labels: { alertname: 'SlowQueries', service: 'db', severity: 'warning' } },
+      ]);
+      const list = await waitFor(
+        async () => {
+          const { body } = await call('GET', '/api/v1/incidents');
+          return body.items?.length ? body.items : undefined;
+        },
+        5000,
+        'an incident',
+      );
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({ severity: 'SEV2', stage: 'detection' });
+      const id = list[0].id as string;
+      const ack = await call('POST', `/api/v1/incidents/${id}/acknowledge`, { actor: 'ann' });
+      expect(ack.status).toBe(200);
+      expect(ack.body).toMatchObject({ stage: 'triage', acknowledgedBy: 'ann' });
+
+      await call('POST', '/api/v2/alerts', [{ ...alert, endsAt: new Date(Date.now() - 1000).toISOString() }]);
+      const detail = await waitFor(
+        async () => {
+          const { body } = await call('GET', `/api/v1/incidents/${id}`);
+          return body.timeline?.some((e: any) => e.kind === 'alert.resolved') ? body : undefined;
+        },
+        5000,
+        'the resolve on the timeline',
+      );
+      expect(detail.stage).toBe('triage');
+      expect(detail.timeline.map((e: any) => e.kind)).toEqual(
+        expect.arrayContaining(['alert.firing', 'ack', 'alert.resolved']),
+      );
+    } finally {
+      await opsbook.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});

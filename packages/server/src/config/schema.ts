@@ -12,6 +12,7 @@ import { parseCondition, placeholdersOf, type Placeholder } from '../checks/cond
 import { metricsSchema } from './metrics.schema.js';
 import { alertingSchema } from './alerting.schema.js';
 import { notificationsSchema } from './notifications.schema.js';
+import { incidentsSchema } from './incidents.schema.js';
 
 const slug = z
   .string()
@@ -236,6 +237,7 @@ export const configSchema = z
     metrics: metricsSchema,
     alerting: alertingSchema,
     notifications: notificationsSchema,
+    incidents: incidentsSchema,
   })
   .superRefine((config, ctx) => {
     uniqueNames(config.services, ctx, 'services', 'service');

@@ -69,6 +69,9 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
       notifications: () => {
         throw new UnavailableError('not in this test');
       },
+      incidents: () => {
+        throw new UnavailableError('not in this test');
+      },
       queries: () => {
         if (!ready) throw new UnavailableError('the store is not reachable yet');
         return queries;

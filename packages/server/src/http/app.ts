@@ -14,8 +14,10 @@ import { intakeRoutes } from './routes/intake.routes.js';
 import { queryRoutes, type QueryRoutesDeps } from './routes/query.routes.js';
 import { metricsRoutes, type MetricsRouteDeps } from './routes/metrics.routes.js';
 import { notificationRoutes, type NotificationRoutesDeps } from './routes/notifications.routes.js';
+import { incidentRoutes, type IncidentRoutesDeps } from './routes/incidents.routes.js';
 
-export interface AppDeps extends AlertRoutesDeps, QueryRoutesDeps, MetricsRouteDeps, NotificationRoutesDeps {
+export interface AppDeps
+  extends AlertRoutesDeps, QueryRoutesDeps, MetricsRouteDeps, NotificationRoutesDeps, IncidentRoutesDeps {
   lifecycle: Lifecycle;
   logger: Logger;
   selfMetrics: SelfMetrics;
@@ -59,6 +61,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.route('/api/v1', queryRoutes(deps));
   app.route('/api/v1', metricsRoutes(deps));
   app.route('/api/v1', notificationRoutes(deps));
+  app.route('/api/v1', incidentRoutes(deps));
   app.route('/api', intakeRoutes(deps));
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',

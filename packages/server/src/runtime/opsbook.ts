@@ -22,6 +22,8 @@ import { metricsApi, type MetricsApi } from '../telemetry/metrics-api.js';
 import { Outbox } from '../notify/outbox.js';
 import { OutboxQueries } from '../notify/outbox.queries.js';
 import { Dispatcher } from '../notify/dispatcher.js';
+import { IncidentService } from '../incidents/incident.service.js';
+import { IncidentRepository } from '../storage/incident.repository.js';
 import { UnavailableError } from '../errors.js';
 import { Lifecycle } from './lifecycle.js';
 import { SelfMetrics } from './self-metrics.js';
@@ -64,6 +66,7 @@ export class Opsbook {
   private dispatcher: Dispatcher | undefined;
   private metricsApi: MetricsApi | undefined;
   private notificationQueries: OutboxQueries | undefined;
+  private incidents: IncidentService | undefined;
   private server: ServerType | undefined;
   private watcher: FSWatcher | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -136,6 +139,7 @@ export class Opsbook {
       series: () => this.ready$(this.metricStore),
       metrics: () => this.ready$(this.metricsApi),
       notifications: () => this.ready$(this.notificationQueries),
+      incidents: () => this.ready$(this.incidents),
       runCheck: async (id, signal) => {
         if (!this.checks) throw new UnavailableError('checks are not running yet; retry shortly');
         return this.checks.runNow(id, signal);
@@ -229,11 +233,25 @@ export class Opsbook {
       externalUrl: this.externalUrl,
       logger: this.logger,
     });
+    const incidents = new IncidentService({
+      repository: new IncidentRepository(store.db),
+      config: this.config.incidents,
+      logger: this.logger,
+    });
+    await incidents.load();
+    incidents.start();
+    this.incidents = incidents;
     const alerts = new AlertService({
       store,
       source: this.metricStore!,
       logger: this.logger,
-      sink: dispatcher,
+      // Each alert change goes to the notification pipeline and to incidents (a critical alert opens one).
+      sink: {
+        update: (changes) => {
+          dispatcher.update(changes);
+          incidents.update(changes);
+        },
+      },
       externalUrl: this.externalUrl,
     });
     await alerts.load();
@@ -384,6 +402,7 @@ export class Opsbook {
       this.externalUrl,
     );
     this.outbox?.setReceivers(this.config.notifications.receivers);
+    this.incidents?.configure(this.config.incidents);
     if (this.checks) {
       const summary = await this.checks.apply(this.config, this.baseDir);
       const message = `config reloaded: ${summary.added.length} added, ${summary.changed.length} changed, ${summary.removed.length} removed, ${summary.unchanged} unchanged`;
@@ -443,6 +462,7 @@ export class Opsbook {
     await this.connecting?.catch(() => {});
     // Upstream first, so nothing produces work for a part that has already stopped.
     await this.alerts?.stop();
+    await this.incidents?.stop();
     await this.dispatcher?.stop();
     await this.outbox?.stop();
     await this.scraper?.stop();

@@ -1,4 +1,6 @@
 import type { AlertTables } from './alert-tables.js';
+import type { IncidentTables } from './incident-tables.js';
+import type { RunbookTables } from './runbook-tables.js';
 // Table shapes for Kysely. Portable column types (DESIGN 5): text ids, integer epoch-ms times,
 // 0/1 booleans, JSON as text; the same rows on SQLite and PostgreSQL.
 import type { Generated } from 'kysely';
@@ -174,7 +176,7 @@ export interface SampleRollupsTable {
   last: number | null;
 }
 
-export interface DB extends AlertTables {
+export interface DB extends AlertTables, IncidentTables, RunbookTables {
   series: SeriesTable;
   samples: SamplesTable;
   sample_rollups: SampleRollupsTable;

@@ -5,6 +5,8 @@ import { metricsMigration } from './migrations/002_metrics.js';
 import { alertsMigration } from './migrations/003_alerts.js';
 import { outboxMigration } from './migrations/004_outbox.js';
 import { dispatchMigration } from './migrations/005_dispatch.js';
+import { incidentsMigration } from './migrations/006_incidents.js';
+import { runbooksMigration } from './migrations/007_runbooks.js';
 
 export type ColumnTypes = ReturnType<typeof columnTypes>;
 
@@ -26,6 +28,8 @@ function migrations(engine: Engine): Record<string, Migration> {
     '003_alerts': alertsMigration(types),
     '004_outbox': outboxMigration(types),
     '005_dispatch': dispatchMigration(types),
+    '006_incidents': incidentsMigration(types),
+    '007_runbooks': runbooksMigration(types),
   };
 }
 
