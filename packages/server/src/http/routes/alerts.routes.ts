@@ -20,21 +20,14 @@ import { matchesAll, parseMatcher } from '../../alerts/matchers.js';
 import { parseDuration } from '../../config/duration.js';
 import { InputError } from '../../errors.js';
 import { newRouter } from '../app.js';
+import { json, standardErrors } from './responses.js';
 import { limitParam, timeParam } from './query-params.js';
 
 export interface AlertRoutesDeps {
   alerts(): AlertService;
 }
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const errors = {
-  400: json(ErrorBody, 'Bad parameter or body'),
-  404: json(ErrorBody, 'Not found'),
-  503: json(ErrorBody, 'Not ready'),
-};
+const errors = standardErrors;
 
 function toMs(value: number | string | undefined): number | undefined {
   if (value === undefined) return undefined;

@@ -16,21 +16,14 @@ import {
 import type { IncidentService } from '../../incidents/incident.service.js';
 import type { Incident, IncidentWithTimeline } from '../../incidents/incident.types.js';
 import { newRouter } from '../app.js';
+import { json, standardErrors } from './responses.js';
 import { limitParam } from './query-params.js';
 
 export interface IncidentRoutesDeps {
   incidents(): IncidentService;
 }
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const errors = {
-  400: json(ErrorBody, 'Bad parameter or body'),
-  404: json(ErrorBody, 'Not found'),
-  503: json(ErrorBody, 'Not ready'),
-};
+const errors = standardErrors;
 const changeErrors = { ...errors, 409: json(ErrorBody, 'Not allowed in the incident’s current stage') };
 const body = <T extends z.ZodType>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
