@@ -12,6 +12,7 @@ import { parseCondition, placeholdersOf, type Placeholder } from '../checks/cond
 import { metricsSchema } from './metrics.schema.js';
 import { alertingSchema } from './alerting.schema.js';
 import { notificationsSchema } from './notifications.schema.js';
+import { runbooksSchema } from '../runbooks/runbooks.schema.js';
 import { incidentsSchema } from './incidents.schema.js';
 
 const slug = z
@@ -236,6 +237,7 @@ export const configSchema = z
     services: z.array(serviceSchema).default([]),
     metrics: metricsSchema,
     alerting: alertingSchema,
+    runbooks: runbooksSchema,
     notifications: notificationsSchema,
     incidents: incidentsSchema,
   })

@@ -72,6 +72,9 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
       incidents: () => {
         throw new UnavailableError('not in this test');
       },
+      runbooks: () => {
+        throw new UnavailableError('not in this test');
+      },
       queries: () => {
         if (!ready) throw new UnavailableError('the store is not reachable yet');
         return queries;

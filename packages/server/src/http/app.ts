@@ -15,9 +15,16 @@ import { queryRoutes, type QueryRoutesDeps } from './routes/query.routes.js';
 import { metricsRoutes, type MetricsRouteDeps } from './routes/metrics.routes.js';
 import { notificationRoutes, type NotificationRoutesDeps } from './routes/notifications.routes.js';
 import { incidentRoutes, type IncidentRoutesDeps } from './routes/incidents.routes.js';
+import { runbookRoutes, type RunbookRoutesDeps } from './routes/runbooks.routes.js';
 
 export interface AppDeps
-  extends AlertRoutesDeps, QueryRoutesDeps, MetricsRouteDeps, NotificationRoutesDeps, IncidentRoutesDeps {
+  extends
+    AlertRoutesDeps,
+    QueryRoutesDeps,
+    MetricsRouteDeps,
+    NotificationRoutesDeps,
+    IncidentRoutesDeps,
+    RunbookRoutesDeps {
   lifecycle: Lifecycle;
   logger: Logger;
   selfMetrics: SelfMetrics;
@@ -62,6 +69,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.route('/api/v1', metricsRoutes(deps));
   app.route('/api/v1', notificationRoutes(deps));
   app.route('/api/v1', incidentRoutes(deps));
+  app.route('/api/v1', runbookRoutes(deps));
   app.route('/api', intakeRoutes(deps));
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',

@@ -24,7 +24,9 @@ import { OutboxQueries } from '../notify/outbox.queries.js';
 import { Dispatcher } from '../notify/dispatcher.js';
 import { IncidentService } from '../incidents/incident.service.js';
 import { IncidentRepository } from '../storage/incident.repository.js';
-import { UnavailableError } from '../errors.js';
+import { createRunbooks } from '../runbooks/runbooks.js';
+import type { RunbookEngine } from '../runbooks/runbook-engine.js';
+import { NotFoundError, UnavailableError } from '../errors.js';
 import { Lifecycle } from './lifecycle.js';
 import { SelfMetrics } from './self-metrics.js';
 import { createLogger } from './logger.js';
@@ -67,6 +69,7 @@ export class Opsbook {
   private metricsApi: MetricsApi | undefined;
   private notificationQueries: OutboxQueries | undefined;
   private incidents: IncidentService | undefined;
+  private runbooks: RunbookEngine | undefined;
   private server: ServerType | undefined;
   private watcher: FSWatcher | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -140,6 +143,7 @@ export class Opsbook {
       metrics: () => this.ready$(this.metricsApi),
       notifications: () => this.ready$(this.notificationQueries),
       incidents: () => this.ready$(this.incidents),
+      runbooks: () => this.ready$(this.runbooks),
       runCheck: async (id, signal) => {
         if (!this.checks) throw new UnavailableError('checks are not running yet; retry shortly');
         return this.checks.runNow(id, signal);
@@ -204,6 +208,31 @@ export class Opsbook {
     await this.startMetrics(this.store);
     await this.startChecks(this.store);
     await this.startAlerting(this.store);
+    await this.startRunbooks(this.store);
+  }
+
+  private async startRunbooks(store: Store): Promise<void> {
+    const { engine, diagnostics } = createRunbooks({
+      config: this.config.runbooks,
+      baseDir: this.baseDir,
+      store,
+      checks: {
+        runNow: async (id, signal) => {
+          const outcome = await this.checks!.runNow(id, signal);
+          if (!outcome)
+            throw new NotFoundError(`no check "${id}"; runbook check steps name a configured service/check`);
+          return outcome;
+        },
+      },
+      metrics: this.metricStore!,
+    });
+    // A broken runbook file is reported and left out; the others still load.
+    for (const d of diagnostics)
+      this.logger.error({ path: d.path }, `runbook rejected: ${formatDiagnostic(d)}`);
+    await engine.resume();
+    engine.startSweeper(10_000);
+    this.runbooks = engine;
+    this.logger.info({ runbooks: engine.runbooks.size }, 'runbooks loaded');
   }
 
   private async startMetrics(store: Store): Promise<void> {
@@ -462,6 +491,7 @@ export class Opsbook {
     await this.connecting?.catch(() => {});
     // Upstream first, so nothing produces work for a part that has already stopped.
     await this.alerts?.stop();
+    await this.runbooks?.close();
     await this.incidents?.stop();
     await this.dispatcher?.stop();
     await this.outbox?.stop();
