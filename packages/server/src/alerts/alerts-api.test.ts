@@ -1,10 +1,10 @@
 // Intake, silences, maintenance windows and inhibition through the public API of a running Opsbook.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { waitFor } from '../../../../test/target-server.js';
+import { startTarget, waitFor } from '../../../../test/target-server.js';
 import { startDemoReceiver, type DemoReceiver } from '../../../../examples/demo-receiver.js';
 import { Opsbook } from '../runtime/opsbook.js';
 
@@ -227,9 +227,22 @@ describe('from alerts to incidents', () => {
   it('a critical alert opens an incident a person acknowledges; its resolve does not close it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opsbook-incidents-'));
     const file = join(dir, 'opsbook.yaml');
+    const target = await startTarget();
+    mkdirSync(join(dir, 'runbooks'));
+    writeFileSync(
+      join(dir, 'runbooks', 'errors.yaml'),
+      `
+id: shop-errors
+title: Shop errors
+triggers: { alerts: [HighErrorRate] }
+steps:
+  - { id: probe, title: Probe the shop, kind: http, url: "${target.url}/health" }
+  - { id: look, title: Read the error logs, kind: manual }
+`,
+    );
     writeFileSync(
       file,
-      `storage: { url: "sqlite:${join(dir, 'ops.db')}" }\nalerting: { defaultRules: false }\n`,
+      `storage: { url: "sqlite:${join(dir, 'ops.db')}" }\nalerting: { defaultRules: false }\nrunbooks: { dirs: [runbooks], builtin: false }\n`,
     );
     const opsbook = new Opsbook({ configFile: file, port: 0, logger });
     await opsbook.start();
@@ -262,6 +275,21 @@ describe('from alerts to incidents', () => {
       expect(list).toHaveLength(1);
       expect(list[0]).toMatchObject({ severity: 'SEV2', stage: 'detection' });
       const id = list[0].id as string;
+      // The matching runbook's investigation ran at once; its evidence is on the timeline before the ack.
+      const withRunbook = await waitFor(
+        async () => {
+          const { body } = await call('GET', `/api/v1/incidents/${id}`);
+          return body.timeline?.some((e: any) => e.kind === 'runbook.step' && e.data?.stepId === 'probe')
+            ? body
+            : undefined;
+        },
+        10_000,
+        'runbook evidence on the timeline',
+      );
+      const probe = withRunbook.timeline.find((e: any) => e.data?.stepId === 'probe');
+      expect(probe).toMatchObject({ actor: 'opsbook', data: { status: 'succeeded', kind: 'http' } });
+      expect(probe.text).toMatch(/^Probe the shop: succeeded/);
+      expect(withRunbook.timeline.find((e: any) => e.data?.stepId === 'look').data.status).toBe('waiting');
       const ack = await call('POST', `/api/v1/incidents/${id}/acknowledge`, { actor: 'ann' });
       expect(ack.status).toBe(200);
       expect(ack.body).toMatchObject({ stage: 'triage', acknowledgedBy: 'ann' });
@@ -281,6 +309,7 @@ describe('from alerts to incidents', () => {
       );
     } finally {
       await opsbook.stop();
+      await target.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);

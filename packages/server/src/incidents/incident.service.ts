@@ -36,6 +36,8 @@ export interface IncidentServiceOptions {
   now?: () => number;
   /** Called after a missed response or resolution target is recorded (escalation hooks in here). */
   onBreach?: (event: BreachEvent) => void;
+  /** Called once an incident opened from an alert is stored (runbooks start from here). */
+  onOpened?: (incident: Incident, alertLabels: Record<string, string>) => void;
   /** How often start() checks targets and auto-resolve; default 10 s. */
   checkIntervalMs?: number;
 }
@@ -315,6 +317,7 @@ export class IncidentService implements AlertSink {
   private async applyAlerts(alerts: AlertSnapshot[]): Promise<void> {
     const now = this.now();
     const drafts = new Map<string, Draft>();
+    const opened: { id: string; labels: Record<string, string> }[] = [];
     const draftFor = (incident: Incident): Draft => {
       let d = drafts.get(incident.id);
       if (!d) {
@@ -394,6 +397,7 @@ export class IncidentService implements AlertSink {
           now,
         );
         drafts.set(d.incident.id, d);
+        opened.push({ id: d.incident.id, labels: alert.labels });
         d.entries.push(firingEntry(alert, now, 'firing'));
       }
       const link: IncidentAlert = {
@@ -409,6 +413,15 @@ export class IncidentService implements AlertSink {
       d.links.set(link.fingerprint, link);
     }
     for (const d of drafts.values()) await this.commit(d);
+    for (const { id, labels } of opened) {
+      const incident = this.open.get(id) ?? drafts.get(id)?.incident;
+      if (!incident) continue;
+      try {
+        this.options.onOpened?.(incident, labels);
+      } catch (error) {
+        this.options.logger.error({ err: error, incident: id }, 'onOpened failed');
+      }
+    }
   }
 
   private newIncident(

@@ -207,8 +207,58 @@ export class Opsbook {
     if (!this.store || this.lifecycle.shuttingDown) return;
     await this.startMetrics(this.store);
     await this.startChecks(this.store);
-    await this.startAlerting(this.store);
+    // Runbooks before alerting, so an incident opened by the first evaluation finds them.
     await this.startRunbooks(this.store);
+    await this.startAlerting(this.store);
+  }
+
+  /**
+   * An incident opened from an alert that matches a runbook's triggers: its investigation steps run at
+   * once, and each step's outcome and evidence land on the incident's timeline before anyone acknowledges.
+   */
+  private async runRunbooksFor(incidentId: string, labels: Record<string, string>): Promise<void> {
+    const engine = this.runbooks;
+    const incidents = this.incidents;
+    if (!engine || !incidents) return;
+    for (const runbook of engine.runbooksFor(labels)) {
+      try {
+        const run = await engine.start({
+          runbookId: runbook.id,
+          trigger: { incident: incidentId, alert: labels },
+          actor: 'opsbook',
+        });
+        await incidents.record(
+          incidentId,
+          'runbook.step',
+          `Runbook "${run.title}" started (${run.id})`,
+          'opsbook',
+          {
+            runId: run.id,
+            runbookId: run.runbookId,
+          },
+        );
+        for (const step of run.steps.filter((s) => s.status !== 'pending')) {
+          await incidents.record(
+            incidentId,
+            'runbook.step',
+            `${step.title}: ${step.status}${step.message ? ` (${step.message})` : ''}`,
+            'opsbook',
+            {
+              runId: run.id,
+              stepId: step.id,
+              kind: step.kind,
+              status: step.status,
+              evidence: step.evidence,
+            },
+          );
+        }
+      } catch (error) {
+        this.logger.error(
+          { err: error, incident: incidentId, runbook: runbook.id },
+          'runbook did not start for the incident',
+        );
+      }
+    }
   }
 
   private async startRunbooks(store: Store): Promise<void> {
@@ -266,6 +316,7 @@ export class Opsbook {
       repository: new IncidentRepository(store.db),
       config: this.config.incidents,
       logger: this.logger,
+      onOpened: (incident, labels) => void this.runRunbooksFor(incident.id, labels),
     });
     await incidents.load();
     incidents.start();
