@@ -97,6 +97,12 @@ describe('the Opsbook process', () => {
     expect((await get('/actuator/health/readiness')).status).toBe(200);
 
     // A valid change applies without restarting the unchanged check.
+    // The unchanged check must be settled first, or its own first transition would move `since`.
+    await waitFor(
+      async () => (await get('/api/v1/checks/web/port')).body.status === 'healthy',
+      8000,
+      'port healthy',
+    );
     const portSince = (await get('/api/v1/checks/web/port')).body.since;
     writeFileSync(file, yaml(target, `sqlite:${join(dir, 'ops.db')}`, '/broken'));
     target.status.set('/broken', 500);
