@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { apiCaller } from '../../../../test/api-caller.js';
 import { startTarget, waitFor } from '../../../../test/target-server.js';
 import { startDemoReceiver, type DemoReceiver } from '../../../../examples/demo-receiver.js';
 import { Opsbook } from '../runtime/opsbook.js';
@@ -44,15 +45,7 @@ notifications:
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${opsbook.url}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as any };
-  };
+  const call = apiCaller(() => opsbook.url);
   const post = (labels: Record<string, string>, extra: Record<string, unknown> = {}) =>
     call('POST', '/api/v2/alerts', [
       { labels, annotations: { summary: `${labels.alertname} on ${labels.service}` }, ...extra },
@@ -247,14 +240,7 @@ steps:
     const opsbook = new Opsbook({ configFile: file, port: 0, logger });
     await opsbook.start();
     await opsbook.ready();
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${opsbook.url}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as any };
-    };
+    const call = apiCaller(() => opsbook.url);
     try {
       const alert = {
         labels: { alertname: 'HighErrorRate', service: 'shop', severity: 'critical' },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { apiCaller } from '../../../../test/api-caller.js';
 import { startTarget } from '../../../../test/target-server.js';
 import { Opsbook } from '../runtime/opsbook.js';
 
@@ -32,14 +33,7 @@ steps:
     const opsbook = new Opsbook({ configFile: file, port: 0, logger: pino({ level: 'silent' }) });
     await opsbook.start();
     await opsbook.ready();
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${opsbook.url}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as any };
-    };
+    const call = apiCaller(() => opsbook.url);
     try {
       const list = await call('GET', '/api/v1/runbooks');
       expect(list.body.items.map((r: any) => r.id)).toEqual(

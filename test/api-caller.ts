@@ -1,0 +1,19 @@
+// For tests against a running Opsbook: one request, the status and the parsed JSON body.
+export type ApiCall = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** `body` is sent as JSON; a string is sent as it is (for malformed-body tests). */
+export function apiCaller(baseUrl: () => string): ApiCall {
+  return async (method, path, body) => {
+    const response = await fetch(`${baseUrl()}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  };
+}
