@@ -14,6 +14,8 @@ import { alertingSchema } from './alerting.schema.js';
 import { notificationsSchema } from './notifications.schema.js';
 import { runbooksSchema } from '../runbooks/runbooks.schema.js';
 import { incidentsSchema } from './incidents.schema.js';
+import { databaseSchema } from './databases.schema.js';
+import { backupsSchema } from '../postgres/backup.schema.js';
 
 const slug = z
   .string()
@@ -240,19 +242,34 @@ export const configSchema = z
     runbooks: runbooksSchema,
     notifications: notificationsSchema,
     incidents: incidentsSchema,
+    databases: z.array(databaseSchema).default([]),
+    backups: backupsSchema,
   })
   .superRefine((config, ctx) => {
     uniqueNames(config.services, ctx, 'services', 'service');
+    uniqueNames(
+      config.databases.map((d) => ({ name: d.id })),
+      ctx,
+      'databases',
+      'database',
+      'id',
+    );
   });
 
-function uniqueNames(items: { name: string }[], ctx: z.RefinementCtx, key: string, what: string): void {
+function uniqueNames(
+  items: { name: string }[],
+  ctx: z.RefinementCtx,
+  key: string,
+  what: string,
+  field = 'name',
+): void {
   const seen = new Set<string>();
   items.forEach((item, index) => {
     if (seen.has(item.name))
       ctx.addIssue({
         code: 'custom',
-        path: [key, index, 'name'],
-        message: `duplicate ${what} name "${item.name}"`,
+        path: [key, index, field],
+        message: `duplicate ${what} ${field} "${item.name}"`,
       });
     seen.add(item.name);
   });

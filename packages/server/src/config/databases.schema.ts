@@ -1,0 +1,29 @@
+// The `databases:` config section: the PostgreSQL databases Opsbook watches, maintains and backs up.
+import { z } from 'zod';
+import { durationMs } from './duration.schema.js';
+import { maintenanceSchema } from '../postgres/maintenance.schema.js';
+import { backupPolicySchema } from '../postgres/backup.schema.js';
+import { drillPolicySchema } from '../postgres/drill.schema.js';
+
+export const databaseSchema = z.strictObject({
+  /** Names the database in the API, CLI, metrics (label `database`) and alerts. */
+  id: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'use lowercase letters, digits and dashes')
+    .max(63),
+  /** postgres://user@host:port/dbname; the password comes from `password` (${ENV}) or `passwordFile`. */
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  password: z.string().optional(),
+  passwordFile: z.string().optional(),
+  role: z.enum(['primary', 'replica']).default('primary'),
+  /** The service this database belongs to: alerts about it carry service=<this>. */
+  service: z.string().optional(),
+  tags: z.array(z.string()).default([]),
+  /** How often the collector reads the statistics views. */
+  collectInterval: durationMs.prefault('1m'),
+  maintenance: maintenanceSchema,
+  backup: backupPolicySchema,
+  drill: drillPolicySchema,
+});
+
+export type DatabaseConfig = z.output<typeof databaseSchema>;
