@@ -1,4 +1,5 @@
 // A notification: one flush of one alert group to one receiver, as the dispatcher decided it.
+import type { IncidentMessage } from '@opsbook/contracts';
 import type { AlertSnapshot } from '../alerts/alert.types.js';
 import type { Labels } from '../telemetry/series.js';
 
@@ -21,6 +22,11 @@ export interface Notification {
   /** Increases by one per notification of the group; receivers get them in this order. */
   sequence: number;
   externalUrl: string;
+  /**
+   * Set when the notification is about an incident (a page, a status update) rather than an alert
+   * group: alerts is empty, groupKey is incident/<id>/page or incident/<id>/status.
+   */
+  incident?: IncidentMessage;
 }
 
 /** The durable outbox: a notification is stored before anything is sent. */

@@ -10,6 +10,7 @@ import {
   OutboxRepository,
   type DeliveryRow,
   type DeliveryStatus,
+  type DeliverySummaryRow,
   type DeliveryUpdate,
   type NewDelivery,
 } from '../storage/outbox.repository.js';
@@ -44,6 +45,8 @@ export interface OutboxOptions {
   stopTimeoutMs?: number;
   /** Observer for metrics: called after every attempt. */
   onAttempt?(event: AttemptEvent): void;
+  /** Observer for incident timelines: called once a delivery is delivered, failed or expired. */
+  onSettled?(event: SettledEvent): void | Promise<void>;
   now?(): number;
   random?(): number;
 }
@@ -55,6 +58,26 @@ export interface AttemptEvent {
   status: DeliveryStatus;
   ok: boolean;
   durationMs: number;
+}
+
+/** A delivery that reached an end state, and the small summary a timeline entry needs. */
+export interface SettledEvent {
+  deliveryId: number;
+  receiver: string;
+  channel: ChannelKind;
+  /** Where it went, credentials hidden. */
+  target: string;
+  groupKey: string;
+  sequence: number;
+  status: 'delivered' | 'failed' | 'expired';
+  notificationStatus: string;
+  reason: string;
+  alertCount: number;
+  attempts: number;
+  /** Why it failed or expired; null when delivered. */
+  error: string | null;
+  /** HTTP status or SMTP reply code of the last attempt. */
+  responseStatus: number | null;
 }
 
 export const OUTBOX_DEFAULTS = {
@@ -290,11 +313,13 @@ export class Outbox implements NotificationQueue {
       now,
       `expired: not delivered within ${formatDuration(this.maxAgeMs)}`,
     );
-    for (const row of expired)
+    for (const row of expired) {
       this.logger.warn(
         { deliveryId: row.id, receiver: row.receiver, channel: row.channel, groupKey: row.group_key },
         'notification expired before it could be delivered',
       );
+      this.settled(row);
+    }
     const free = this.concurrency - this.inFlight.size;
     if (free > 0) {
       for (const row of await this.repository.due(now, free)) {
@@ -451,6 +476,35 @@ export class Outbox implements NotificationQueue {
       ok: result.ok,
       durationMs,
     });
+    if (status !== 'pending') this.settled({ ...row, ...update } as DeliverySummaryRow);
+  }
+
+  /** Tells the observer; its failures are logged and never reach the worker. */
+  private settled(row: DeliverySummaryRow): void {
+    const observer = this.options.onSettled;
+    if (!observer) return;
+    const event: SettledEvent = {
+      deliveryId: row.id,
+      receiver: row.receiver,
+      channel: row.channel as ChannelKind,
+      target: row.target,
+      groupKey: row.group_key,
+      sequence: Number(row.sequence),
+      status: row.status as SettledEvent['status'],
+      notificationStatus: row.notification_status,
+      reason: row.reason,
+      alertCount: row.alert_count,
+      attempts: row.attempts,
+      error: row.status === 'delivered' ? null : row.last_error,
+      responseStatus: row.last_status,
+    };
+    const fail = (error: unknown) =>
+      this.logger.error({ err: error, deliveryId: row.id }, 'notification settle observer failed');
+    try {
+      void Promise.resolve(observer(event)).catch(fail);
+    } catch (error) {
+      fail(error);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // What every channel's message shares: the title line, alert names and labels, times and hashes.
 import { createHash } from 'node:crypto';
 import type { AlertSnapshot } from '../alerts/alert.types.js';
+import { incidentTitle } from './incident-message.js';
 import type { Notification } from './notification.types.js';
 
 /** Hex SHA-256 of the parts, which are joined unambiguously; `chars` keeps a prefix. */
@@ -30,8 +31,12 @@ export function alertName(notification: Notification): string {
   );
 }
 
-/** "[FIRING:2] HighErrorRate service=shop": the tag, the alert name, then the other group labels. */
+/**
+ * "[FIRING:2] HighErrorRate service=shop": the tag, the alert name, then the other group labels.
+ * Incident messages have their own title ("[SEV1] INC-7 Payment API down — paged: alice (level 1)").
+ */
 export function title(notification: Notification): string {
+  if (notification.incident) return incidentTitle(notification.incident);
   const others = Object.entries(notification.groupLabels)
     .filter(([name]) => name !== 'alertname')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

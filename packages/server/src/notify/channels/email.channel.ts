@@ -1,6 +1,7 @@
 // Email over SMTP with nodemailer: one unpooled connection per message, text and HTML bodies.
 import { createTransport, type NodemailerError } from 'nodemailer';
 import type { AlertSnapshot } from '../../alerts/alert.types.js';
+import { incidentFacts, incidentTitle } from '../incident-message.js';
 import type { Notification } from '../notification.types.js';
 import {
   alertName,
@@ -114,7 +115,52 @@ export function emailHtml(n: Notification): string {
   ].join('\n');
 }
 
+type IncidentMessage = NonNullable<Notification['incident']>;
+
+/** An incident message as plain text: the title, the text, the facts and the link. */
+export function incidentEmailText(m: IncidentMessage): string {
+  const facts = incidentFacts(m).map((f) => `${f.title}: ${f.value}`);
+  return `${[incidentTitle(m), '', m.text, '', ...facts, '', `Open: ${m.url}`].join('\n')}\n`;
+}
+
+export function incidentEmailHtml(m: IncidentMessage): string {
+  const color = m.kind === 'page' ? '#b42318' : m.kind === 'resolved' ? '#067647' : '#344054';
+  const rows = incidentFacts(m)
+    .map(
+      (f) =>
+        `<tr><td style="padding:4px 12px 4px 0;color:#777">${escapeHtml(f.title)}</td><td style="padding:4px 0">${escapeHtml(f.value)}</td></tr>`,
+    )
+    .join('');
+  const link = /^https?:\/\//i.test(m.url)
+    ? `<p><a href="${escapeHtml(m.url)}">Open ${escapeHtml(m.id)} in Opsbook</a></p>`
+    : '';
+  return [
+    '<!doctype html><html><body style="font-family:sans-serif">',
+    `<h2 style="color:${color}">${escapeHtml(incidentTitle(m))}</h2>`,
+    `<p style="white-space:pre-wrap">${escapeHtml(m.text)}</p>`,
+    `<table style="border-collapse:collapse">${rows}</table>`,
+    link,
+    '</body></html>',
+  ].join('\n');
+}
+
 export function emailPayload(n: Notification, config: EmailConfig, idempotencyKey: string): EmailPayload {
+  if (n.incident)
+    return {
+      from: config.from,
+      to: config.to,
+      subject: incidentTitle(n.incident),
+      text: incidentEmailText(n.incident),
+      html: incidentEmailHtml(n.incident),
+      messageId: messageId(idempotencyKey, config.from),
+      headers: {
+        'X-Opsbook-Idempotency-Key': idempotencyKey,
+        'X-Opsbook-Group-Key': n.groupKey,
+        'X-Opsbook-Incident': n.incident.id,
+        // Mail clients thread every message about the incident under one root.
+        References: messageId(`incident.${n.incident.id}`, config.from),
+      },
+    };
   return {
     from: config.from,
     to: config.to,

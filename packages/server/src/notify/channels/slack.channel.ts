@@ -1,5 +1,6 @@
 // Slack incoming webhook: a text fallback (notifications, old clients) and Block Kit blocks.
 import type { AlertSnapshot } from '../../alerts/alert.types.js';
+import { incidentFacts, incidentTitle } from '../incident-message.js';
 import type { Notification } from '../notification.types.js';
 import {
   alertName,
@@ -52,7 +53,30 @@ function alertSection(n: Notification, alert: AlertSnapshot): SlackBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: truncate(lines.join('\n'), SECTION_MAX) } };
 }
 
+/** An incident message: the title, the incident's facts, the text, and a button to the incident. */
+function incidentSlackPayload(m: NonNullable<Notification['incident']>, config: SlackConfig): SlackPayload {
+  const heading = incidentTitle(m);
+  const blocks: SlackBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncate(heading, HEADER_MAX) } },
+    {
+      type: 'section',
+      fields: incidentFacts(m).map((f) => ({
+        type: 'mrkdwn',
+        text: `*${f.title}*\n${escapeMrkdwn(f.value)}`,
+      })),
+    },
+    { type: 'section', text: { type: 'mrkdwn', text: truncate(escapeMrkdwn(m.text), SECTION_MAX) } },
+  ];
+  if (isHttpUrl(m.url))
+    blocks.push({
+      type: 'actions',
+      elements: [{ type: 'button', text: { type: 'plain_text', text: `Open ${m.id}` }, url: m.url }],
+    });
+  return { text: heading, ...(config.channel && { channel: config.channel }), blocks };
+}
+
 export function slackPayload(n: Notification, config: SlackConfig): SlackPayload {
+  if (n.incident) return incidentSlackPayload(n.incident, config);
   const heading = title(n);
   const fields: Text[] = [
     { type: 'mrkdwn', text: `*Service*\n${escapeMrkdwn(groupValue(n, 'service') ?? '-')}` },

@@ -1,5 +1,6 @@
 // Microsoft Teams incoming webhook (Workflows or connector): an Adaptive Card in a message envelope.
 import type { AlertSnapshot } from '../../alerts/alert.types.js';
+import { incidentFacts, incidentTitle } from '../incident-message.js';
 import type { Notification } from '../notification.types.js';
 import {
   alertName,
@@ -76,7 +77,50 @@ function alertBlocks(n: Notification, alert: AlertSnapshot): CardElement[] {
   return blocks;
 }
 
+/** An incident message: the title (red for a page, green for a resolve), the facts and the text. */
+function incidentBody(m: NonNullable<Notification['incident']>): CardElement[] {
+  return [
+    {
+      type: 'TextBlock',
+      text: incidentTitle(m),
+      wrap: true,
+      weight: 'Bolder',
+      size: 'Medium',
+      color: m.kind === 'page' ? 'Attention' : m.kind === 'resolved' ? 'Good' : 'Default',
+    },
+    { type: 'FactSet', facts: incidentFacts(m) },
+    { type: 'TextBlock', text: m.text, wrap: true, spacing: 'Medium', separator: true },
+  ];
+}
+
+function card(body: CardElement[], actions: AdaptiveCard['actions']): TeamsPayload {
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        contentUrl: null,
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          body,
+          actions,
+          msteams: { width: 'Full' },
+        },
+      },
+    ],
+  };
+}
+
 export function teamsPayload(n: Notification): TeamsPayload {
+  if (n.incident) {
+    const m = n.incident;
+    const open = isHttpUrl(m.url)
+      ? [{ type: 'Action.OpenUrl' as const, title: `Open ${m.id}`, url: m.url }]
+      : [];
+    return card(incidentBody(m), open);
+  }
   const body: CardElement[] = [
     {
       type: 'TextBlock',
@@ -104,23 +148,7 @@ export function teamsPayload(n: Notification): TeamsPayload {
     actions.push({ type: 'Action.OpenUrl', title: 'Open in Opsbook', url: n.externalUrl });
   const source = n.alerts.find((a) => isHttpUrl(a.generatorUrl))?.generatorUrl;
   if (source) actions.push({ type: 'Action.OpenUrl', title: 'Source', url: source });
-  return {
-    type: 'message',
-    attachments: [
-      {
-        contentType: 'application/vnd.microsoft.card.adaptive',
-        contentUrl: null,
-        content: {
-          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-          type: 'AdaptiveCard',
-          version: '1.4',
-          body,
-          actions,
-          msteams: { width: 'Full' },
-        },
-      },
-    ],
-  };
+  return card(body, actions);
 }
 
 export const teamsChannel: Channel<TeamsConfig, TeamsPayload> = {

@@ -1,7 +1,8 @@
 // Generic webhook: Opsbook's documented JSON, or Alertmanager's webhook v4 body for receivers built for it.
-import type { OpsbookWebhookPayload } from '@opsbook/contracts';
+import type { OpsbookIncidentWebhookPayload, OpsbookWebhookPayload } from '@opsbook/contracts';
+import { incidentLabels, incidentTitle } from '../incident-message.js';
 import type { Notification } from '../notification.types.js';
-import { GO_ZERO_TIME, goTime, iso } from '../payloads.js';
+import { GO_ZERO_TIME, goTime, iso, stableHash } from '../payloads.js';
 import { urlSecrets, type Channel, type ChannelConfig } from './channel.js';
 import { postJson } from './http.js';
 
@@ -29,12 +30,16 @@ export interface AlertmanagerWebhookPayload {
   truncatedAlerts: number;
 }
 
-export type WebhookPayload = OpsbookWebhookPayload | AlertmanagerWebhookPayload;
+export type WebhookPayload =
+  OpsbookWebhookPayload | OpsbookIncidentWebhookPayload | AlertmanagerWebhookPayload;
 
 const SECRET_HEADER = /auth|token|key|secret|cookie|pass|sign|session/i;
 
-export function opsbookPayload(n: Notification, idempotencyKey: string): OpsbookWebhookPayload {
-  return {
+export function opsbookPayload(
+  n: Notification,
+  idempotencyKey: string,
+): OpsbookWebhookPayload | OpsbookIncidentWebhookPayload {
+  const payload: OpsbookWebhookPayload = {
     version: '1',
     idempotencyKey,
     groupKey: n.groupKey,
@@ -57,9 +62,11 @@ export function opsbookPayload(n: Notification, idempotencyKey: string): Opsbook
       suppressedBy: a.suppressedBy,
     })),
   };
+  return n.incident ? { ...payload, incident: n.incident } : payload;
 }
 
 export function alertmanagerPayload(n: Notification): AlertmanagerWebhookPayload {
+  if (n.incident) return incidentAlertmanagerPayload(n, n.incident);
   return {
     receiver: n.receiver,
     status: n.status,
@@ -76,6 +83,42 @@ export function alertmanagerPayload(n: Notification): AlertmanagerWebhookPayload
     groupLabels: n.groupLabels,
     commonLabels: n.commonLabels,
     commonAnnotations: n.commonAnnotations,
+    externalURL: n.externalUrl,
+    version: '4',
+    groupKey: n.groupKey,
+    truncatedAlerts: 0,
+  };
+}
+
+/**
+ * An incident message as Alertmanager would send one alert: alertname IncidentPage, IncidentStatusUpdate
+ * or IncidentAcknowledged, with incident, severity and stage labels; a resolve ends the page's alert.
+ */
+function incidentAlertmanagerPayload(
+  n: Notification,
+  m: NonNullable<Notification['incident']>,
+): AlertmanagerWebhookPayload {
+  const labels = incidentLabels(m);
+  const annotations = { summary: incidentTitle(m), description: m.text };
+  const status = m.kind === 'resolved' ? 'resolved' : 'firing';
+  return {
+    receiver: n.receiver,
+    status,
+    alerts: [
+      {
+        status,
+        labels,
+        annotations,
+        startsAt: goTime(n.createdAt),
+        endsAt: status === 'resolved' ? goTime(n.createdAt) : GO_ZERO_TIME,
+        generatorURL: m.url,
+        // Alertmanager fingerprints are 16 hex digits; the page and its resolve share one.
+        fingerprint: stableHash(['incident', m.id, labels.alertname!], 16),
+      },
+    ],
+    groupLabels: { incident: m.id },
+    commonLabels: labels,
+    commonAnnotations: annotations,
     externalURL: n.externalUrl,
     version: '4',
     groupKey: n.groupKey,
