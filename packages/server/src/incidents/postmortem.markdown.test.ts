@@ -1,0 +1,269 @@
+import { describe, expect, it } from 'vitest';
+import type { IncidentWithTimeline } from './incident.types.js';
+import { cell, renderPostmortem } from './postmortem.markdown.js';
+import type { ActionItem, Postmortem } from './postmortem.types.js';
+
+const T0 = Date.UTC(2026, 10, 26, 9, 0, 0);
+const MIN = 60_000;
+const DAY = 86_400_000;
+
+function incident(overrides: Partial<IncidentWithTimeline> = {}): IncidentWithTimeline {
+  return {
+    id: 'INC-3',
+    seq: 3,
+    title: 'Checkout down',
+    severity: 'SEV1',
+    stage: 'post-incident',
+    services: ['shop', 'payments'],
+    alertGroup: null,
+    commander: 'bob',
+    roles: { scribe: 'carol', comms: 'dan' },
+    stageHistory: [],
+    createdAt: T0,
+    createdBy: 'opsbook',
+    acknowledgedAt: T0 + 20 * MIN,
+    acknowledgedBy: 'bob',
+    resolvedAt: T0 + 80 * MIN,
+    closedAt: null,
+    responseDueAt: T0 + 15 * MIN,
+    responseBreachedAt: T0 + 15 * MIN,
+    resolutionDueAt: T0 + 240 * MIN,
+    resolutionBreachedAt: null,
+    alertsResolvedAt: null,
+    alerts: [],
+    timeline: [
+      {
+        id: 1,
+        at: T0,
+        kind: 'alert.firing',
+        actor: 'opsbook',
+        text: 'HighErrorRate on shop firing: 7% | 5xx',
+        data: {},
+      },
+      {
+        id: 2,
+        at: T0 + 15 * MIN,
+        kind: 'sla.breach',
+        actor: 'opsbook',
+        text: 'Not acknowledged within 15m',
+        data: {},
+      },
+      {
+        id: 3,
+        at: T0 + 30 * MIN,
+        kind: 'note',
+        actor: 'carol',
+        text: 'pool exhausted\nrestarting',
+        data: {},
+      },
+      { id: 4, at: T0 + 80 * MIN, kind: 'stage', actor: 'bob', text: 'resolution → post-incident', data: {} },
+    ],
+    ...overrides,
+  };
+}
+
+const postmortem: Postmortem = {
+  incidentId: 'INC-3',
+  status: 'in-review',
+  summary: 'Checkout failed for 80 minutes.',
+  impact: '',
+  rootCause: 'The connection pool was too small for the new worker count.',
+  trigger: 'Deploy 42 doubled the workers.',
+  resolution: 'Raised the pool size and restarted.',
+  lessons: { wentWell: 'The rollback was fast.', wentWrong: '', gotLucky: 'Traffic was low.' },
+  author: 'bob',
+  version: 3,
+  createdAt: T0,
+  createdBy: 'opsbook',
+  updatedAt: T0,
+  updatedBy: 'bob',
+  publishedAt: null,
+  publishedBy: null,
+};
+
+function item(overrides: Partial<ActionItem>): ActionItem {
+  return {
+    id: 'AI-1',
+    incidentId: 'INC-3',
+    title: 'Alert on pool saturation',
+    owner: 'bob',
+    dueAt: null,
+    priority: 'medium',
+    status: 'open',
+    link: null,
+    createdAt: T0,
+    createdBy: 'bob',
+    updatedAt: T0,
+    doneAt: null,
+    doneBy: null,
+    overdue: false,
+    ...overrides,
+  };
+}
+
+describe('post-mortem Markdown', () => {
+  it('renders the whole document: metadata, sections, timeline, action items, lessons', () => {
+    const markdown = renderPostmortem({
+      incident: incident(),
+      postmortem,
+      actionItems: [
+        item({
+          priority: 'high',
+          dueAt: Date.UTC(2026, 11, 1) + DAY - 1,
+          link: 'https://jira.example.com/browse/OPS-1',
+        }),
+        item({
+          id: 'AI-2',
+          title: 'Load test\nthe checkout',
+          owner: 'carol',
+          status: 'done',
+          doneAt: T0 + DAY,
+          doneBy: 'carol',
+        }),
+      ],
+      now: T0 + 2 * DAY,
+    });
+    expect(markdown).toBe(`# Post-mortem: INC-3 Checkout down
+
+| Field | Value |
+| --- | --- |
+| Status | in-review |
+| Severity | SEV1 |
+| Services | shop, payments |
+| Commander | bob |
+| Roles | comms: dan, scribe: carol |
+| Author | bob |
+| Detected | 2026-11-26 09:00:00 UTC |
+| Acknowledged | 2026-11-26 09:20:00 UTC by bob |
+| Resolved | 2026-11-26 10:20:00 UTC |
+| Closed | not yet |
+| Time to acknowledge | 20m |
+| Time to resolve | 1h20m |
+| Response target | breached (15m) |
+| Resolution target | met (4h) |
+
+## Summary
+
+Checkout failed for 80 minutes.
+
+## Impact
+
+_Not written yet._
+
+## Root cause
+
+The connection pool was too small for the new worker count.
+
+## Trigger
+
+Deploy 42 doubled the workers.
+
+## Resolution
+
+Raised the pool size and restarted.
+
+## Timeline
+
+| Time (UTC) | Kind | Actor | Event |
+| --- | --- | --- | --- |
+| 2026-11-26 09:00:00 | alert.firing | opsbook | HighErrorRate on shop firing: 7% \\| 5xx |
+| 2026-11-26 09:15:00 | sla.breach | opsbook | Not acknowledged within 15m |
+| 2026-11-26 09:30:00 | note | carol | pool exhausted<br>restarting |
+| 2026-11-26 10:20:00 | stage | bob | resolution → post-incident |
+
+## Action items
+
+- [ ] AI-1 Alert on pool saturation (owner: bob, priority: high, due 2026-12-01, [link](https://jira.example.com/browse/OPS-1))
+- [x] AI-2 Load test the checkout (owner: carol, priority: medium, done 2026-11-27 09:00:00 UTC by carol)
+
+## Lessons learned
+
+### What went well
+
+The rollback was fast.
+
+### What went wrong
+
+_Not written yet._
+
+### Where we got lucky
+
+Traffic was low.
+
+---
+
+_Generated by Opsbook from INC-3 at 2026-11-28 09:00:00 UTC._
+`);
+  });
+
+  it('shows an incident never acknowledged, without targets or entries, and items overdue or not done', () => {
+    const markdown = renderPostmortem({
+      incident: incident({
+        title: 'Disk\nfull',
+        services: [],
+        commander: null,
+        roles: {},
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        resolvedAt: null,
+        stage: 'investigation',
+        responseBreachedAt: null,
+        resolutionDueAt: null,
+        timeline: [],
+      }),
+      postmortem: { ...postmortem, author: null, summary: '  ' },
+      actionItems: [
+        item({ dueAt: T0 + DAY + 30 * MIN, overdue: true }),
+        item({ id: 'AI-4', status: 'wont-do', link: 'https://wiki.example.com/a_(b)' }),
+      ],
+      now: T0 + 2 * DAY,
+    });
+    expect(markdown.split('\n')[0]).toBe('# Post-mortem: INC-3 Disk full');
+    for (const row of [
+      '| Services | - |',
+      '| Commander | - |',
+      '| Roles | - |',
+      '| Author | - |',
+      '| Acknowledged | never |',
+      '| Resolved | not yet |',
+      '| Time to acknowledge | - |',
+      '| Time to resolve | - |',
+      // Past its due time without an acknowledgement: breached, even before the breach is recorded.
+      '| Response target | breached (15m) |',
+      '| Resolution target | none set |',
+    ])
+      expect(markdown).toContain(`\n${row}\n`);
+    expect(markdown).toContain('## Summary\n\n_Not written yet._\n');
+    expect(markdown).toContain('## Timeline\n\n_No entries._\n');
+    expect(markdown).toContain(
+      '- [ ] AI-1 Alert on pool saturation (owner: bob, priority: medium, due 2026-11-27 09:30:00 UTC, **overdue**)',
+    );
+    expect(markdown).toContain(
+      "- [x] ~~AI-4 Alert on pool saturation~~ (won't do; owner: bob, priority: medium, [link](https://wiki.example.com/a_%28b%29))",
+    );
+  });
+
+  it('says so when there are no action items; a target not yet due is pending', () => {
+    const markdown = renderPostmortem({
+      incident: incident({
+        stage: 'triage',
+        acknowledgedAt: null,
+        resolvedAt: null,
+        responseBreachedAt: null,
+      }),
+      postmortem,
+      actionItems: [],
+      now: T0 + 5 * MIN,
+    });
+    expect(markdown).toContain('## Action items\n\n_None yet._\n');
+    expect(markdown).toContain('| Response target | pending (15m) |');
+    expect(markdown).toContain('| Resolution target | pending (4h) |');
+  });
+
+  it('escapes table cells so one value stays one cell and one row', () => {
+    expect(cell('a | b')).toBe('a \\| b');
+    expect(cell('one\r\ntwo\nthree')).toBe('one<br>two<br>three');
+    // A backslash before a pipe must not swallow the pipe's escape.
+    expect(cell('C:\\|x')).toBe('C:\\\\\\|x');
+  });
+});
