@@ -1,6 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { formatDiagnostic } from '../config/load.js';
-import { ConfigInvalidError, Opsbook } from '../runtime/opsbook.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -16,6 +14,9 @@ export function registerServeCommand(program: Command): void {
     .option('--no-watch', 'do not reload when the config file changes (SIGHUP still reloads)')
     .option('--json', 'logs are always JSON lines; accepted for symmetry with the other commands')
     .action(async (options: { config: string; port?: number; watch: boolean }) => {
+      // Loaded here, not at the top: every other command would otherwise pay for loading the whole server.
+      const { formatDiagnostic } = await import('../config/load.js');
+      const { ConfigInvalidError, Opsbook } = await import('../runtime/opsbook.js');
       const opsbook = new Opsbook({
         configFile: options.config,
         port: options.port,
