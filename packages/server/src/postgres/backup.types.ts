@@ -11,6 +11,11 @@ export interface ManifestTable {
   rows: number;
   /** pg_total_relation_size at backup time. */
   bytes: number;
+  /**
+   * Optional: computeSampleChecksum() from postgres/drill.sample.ts (drill.sampleRows rows), run inside
+   * the dump's snapshot after SAMPLE_SESSION_SQL. Drills compare it with the restored rows.
+   */
+  sampleChecksum?: { keys: string; rows: number; md5: string };
 }
 
 export interface ManifestFile {
