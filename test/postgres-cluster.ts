@@ -96,6 +96,8 @@ export async function startPostgresCluster(
     full_page_writes: 'off',
     max_connections: '200',
     shared_preload_libraries: 'pg_stat_statements',
+    // Statements inside functions count too, so slow-query tests see what they run.
+    'pg_stat_statements.track': 'all',
     ...options.settings,
   };
   const options_ = Object.entries(settings)
@@ -144,4 +146,59 @@ function uid(user: string): number {
 }
 function gid(user: string): number {
   return Number(execFileSync('id', ['-g', user]).toString().trim());
+}
+
+/**
+ * A hot standby of `primary` (pg_basebackup -R over a physical slot named `slot`), for replica tests.
+ * Stop it before the primary.
+ */
+export async function startStandby(primary: PostgresCluster, slot: string): Promise<PostgresCluster> {
+  const asRoot = process.getuid?.() === 0;
+  const dataDir = mkdtempSync(join(tmpdir(), 'opsbook-pg-standby-'));
+  if (asRoot) chownSync(dataDir, uid('postgres'), gid('postgres'));
+  const run = (cmd: string, args: string[]) =>
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
+      : execFileSync(cmd, args, { stdio: 'pipe' });
+  const data = join(dataDir, 'data');
+  run(join(primary.binDir, 'pg_basebackup'), [
+    ...['-D', data, '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres'],
+    ...['-R', '-X', 'stream', '-C', '-S', slot, '--no-sync'],
+  ]);
+  const port = await freePort();
+  const pgCtl = join(primary.binDir, 'pg_ctl');
+  // A hot standby needs max_connections (and the like) at least the primary's.
+  const options = [
+    `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dataDir}`,
+    '-c hot_standby=on -c max_connections=200 -c fsync=off -c shared_preload_libraries=pg_stat_statements',
+  ].join(' ');
+  try {
+    run(pgCtl, ['-D', data, '-o', options, '-l', join(dataDir, 'postgres.log'), '-w', '-t', '60', 'start']);
+  } catch (error) {
+    const log = existsSync(join(dataDir, 'postgres.log'))
+      ? readFileSync(join(dataDir, 'postgres.log'), 'utf8')
+      : '';
+    throw new Error(`the standby did not start: ${(error as Error).message}\n${log}`);
+  }
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // already stopped
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.once('exit', stop);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    binDir: primary.binDir,
+    dataDir,
+    async stop() {
+      stop();
+    },
+  };
 }

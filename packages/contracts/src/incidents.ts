@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OpsbookWebhookPayload } from './notifications.js';
 
 export const IncidentSeverity = z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4']);
 export const IncidentStage = z.enum([
@@ -20,6 +21,7 @@ export const TimelineKind = z.enum([
   'runbook.step',
   'notification',
   'status',
+  'escalation',
 ]);
 
 export const StageChange = z.object({
@@ -102,3 +104,49 @@ export type TimelineKind = z.infer<typeof TimelineKind>;
 export type TimelineEntryView = z.infer<typeof TimelineEntryView>;
 export type IncidentView = z.infer<typeof IncidentView>;
 export type IncidentDetail = z.infer<typeof IncidentDetail>;
+
+/** POST /incidents/{id}/status-updates: "communicate status" (guide 4.2) to the incident's channels. */
+export const IncidentStatusUpdate = z.object({
+  text: z.string().trim().min(1).max(4000),
+  actor,
+  receivers: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('receiver names from notifications.receivers; incidents.channels when omitted'),
+});
+export const IncidentStatusUpdateResult = z.object({
+  incidentId: z.string(),
+  text: z.string(),
+  actor: z.string(),
+  receivers: z.array(z.string()).describe('where it was queued; see GET /notifications?groupKey='),
+  groupKey: z.string().describe('incident/<id>/status'),
+});
+
+/** What a notification about an incident (rather than an alert group) carries to every channel. */
+export const IncidentMessage = z.object({
+  id: z.string().describe('INC-<n>'),
+  title: z.string(),
+  severity: IncidentSeverity,
+  stage: IncidentStage,
+  commander: z.string().nullable(),
+  services: z.array(z.string()),
+  url: z.string().describe('{externalUrl}/incidents/<id>'),
+  kind: z
+    .enum(['page', 'status-update', 'acknowledged', 'resolved'])
+    .describe('acknowledged and resolved follow a page, in the same group (incident/<id>/page)'),
+  text: z.string().describe('the status update; for other kinds a sentence saying what happened'),
+  actor: z.string().describe('who posted the update, acknowledged or resolved; opsbook for pages'),
+  page: z
+    .object({ target: z.string(), level: z.number().int(), loop: z.number().int() })
+    .optional()
+    .describe('who is paged, at which escalation level and loop (pages only)'),
+});
+
+/** The `opsbook` webhook body of an incident message: no alerts, and an `incident` object. */
+export const OpsbookIncidentWebhookPayload = OpsbookWebhookPayload.extend({ incident: IncidentMessage });
+
+export type IncidentStatusUpdate = z.infer<typeof IncidentStatusUpdate>;
+export type IncidentStatusUpdateResult = z.infer<typeof IncidentStatusUpdateResult>;
+export type IncidentMessage = z.infer<typeof IncidentMessage>;
+export type OpsbookIncidentWebhookPayload = z.infer<typeof OpsbookIncidentWebhookPayload>;

@@ -10,14 +10,18 @@ import { defaultRules, DEFAULT_RULE_NAMES } from './default-rules.js';
 const NOW_S = 3600;
 const rules = new Map(defaultRules(true).map((r) => [r.alert, r]));
 
+/** Values every rule of that alert name returns (DatabaseConnectionFailures has two). */
 async function fires(name: string, data: Series[]): Promise<number[]> {
-  const rule = rules.get(name)!;
-  const result = await evaluateInstant(
-    parseExpr(expandWindow(rule.expr, rule.window)),
-    NOW_S * 1000,
-    arraySource(data),
-  );
-  return result.type === 'vector' ? result.samples.map((s) => Math.round(s.value * 100) / 100) : [];
+  const out: number[] = [];
+  for (const rule of defaultRules(true).filter((r) => r.alert === name)) {
+    const result = await evaluateInstant(
+      parseExpr(expandWindow(rule.expr, rule.window)),
+      NOW_S * 1000,
+      arraySource(data),
+    );
+    if (result.type === 'vector') out.push(...result.samples.map((s) => Math.round(s.value * 100) / 100));
+  }
+  return out;
 }
 
 /** Counters growing at `perSecond` over the last 10 minutes, sampled every 15 s. */
@@ -163,5 +167,49 @@ describe('default rule pack (guide 3.3)', () => {
     expect(await fires('CertificateExpiresSoon', days(45))).toEqual([]);
     expect(await fires('CertificateExpiryUrgent', days(5))).toEqual([5]);
     expect(await fires('CertificateExpiresSoon', days(5))).toEqual([]);
+  });
+
+  it('databases: unreachable, connections over 80 %, wraparound, lag, inactive slots, sequences', async () => {
+    const db = { database: 'main', service: 'shop' };
+    expect(await fires('DatabaseConnectionFailures', [gauge('opsbook_pg_up', db, 0)])).toEqual([0]);
+    expect(await fires('DatabaseConnectionFailures', [gauge('opsbook_pg_up', db, 1)])).toEqual([]);
+    expect(rules.get('DatabaseConnectionFailures')!.severity).toBe('critical');
+    const connections = (active: number, idle: number) => [
+      gauge('opsbook_pg_connections', { ...db, state: 'active' }, active),
+      gauge('opsbook_pg_connections', { ...db, state: 'idle' }, idle),
+      gauge('opsbook_pg_max_connections', db, 100),
+    ];
+    expect(await fires('DatabaseConnectionsHigh', connections(50, 35))).toEqual([85]);
+    expect(await fires('DatabaseConnectionsHigh', connections(50, 25))).toEqual([]);
+    expect(await fires('SlowDatabaseQueries', [gauge('opsbook_pg_slow_queries', db, 3)])).toEqual([3]);
+    expect(await fires('SlowDatabaseQueries', [gauge('opsbook_pg_slow_queries', db, 0)])).toEqual([]);
+    expect(
+      await fires('DatabaseTransactionIdWraparound', [gauge('opsbook_pg_xid_remaining', db, 1.4e9)]),
+    ).toEqual([1.4e9]);
+    expect(
+      await fires('DatabaseTransactionIdWraparound', [gauge('opsbook_pg_xid_remaining', db, 2e9)]),
+    ).toEqual([]);
+    expect(
+      await fires('DatabaseReplicationLag', [gauge('opsbook_pg_replication_lag_seconds', db, 7)]),
+    ).toEqual([7]);
+    expect(
+      await fires('DatabaseReplicationLag', [gauge('opsbook_pg_replication_lag_seconds', db, 4)]),
+    ).toEqual([]);
+    expect(
+      await fires('DatabaseInactiveReplicationSlot', [gauge('opsbook_pg_inactive_replication_slots', db, 1)]),
+    ).toEqual([1]);
+    expect(
+      await fires('DatabaseSequenceExhaustion', [gauge('opsbook_pg_sequence_used_ratio', db, 0.93)]),
+    ).toEqual([0.93]);
+    expect(
+      await fires('DatabaseSequenceExhaustion', [gauge('opsbook_pg_sequence_used_ratio', db, 0.5)]),
+    ).toEqual([]);
+    // One name in the list even though two rules carry it, so `disable` switches both off.
+    expect(DEFAULT_RULE_NAMES.filter((n) => n === 'DatabaseConnectionFailures')).toHaveLength(1);
+    expect(
+      defaultRules({ disable: ['DatabaseConnectionFailures'] }).some(
+        (r) => r.alert === 'DatabaseConnectionFailures',
+      ),
+    ).toBe(false);
   });
 });

@@ -209,6 +209,30 @@ export class CheckService {
     }
   }
 
+  /**
+   * Runs every check of a service at once (a runbook asks "is the service up?"): up only when all are,
+   * the message naming the ones that are down. Undefined when the service has no checks.
+   */
+  async runService(service: string, signal?: AbortSignal): Promise<ProbeOutcome | undefined> {
+    const ids = [...this.live.values()]
+      .filter((l) => l.definition.serviceId === service)
+      .map((l) => l.definition.id);
+    if (ids.length === 0) return undefined;
+    const outcomes = await Promise.all(
+      ids.map(async (id) => [id, (await this.runNow(id, signal))!] as const),
+    );
+    const down = outcomes.filter(([, o]) => o.status === 'down');
+    return {
+      status: down.length === 0 ? 'up' : 'down',
+      latencyMs: Math.max(...outcomes.map(([, o]) => o.latencyMs)),
+      message:
+        down.length === 0
+          ? `all ${ids.length} checks up`
+          : down.map(([id, o]) => `${id}: ${o.message}`).join('; '),
+      detail: { checks: Object.fromEntries(outcomes) },
+    };
+  }
+
   /** Stops probing (in-flight probes are cancelled) and writes everything buffered. */
   async stop(): Promise<void> {
     clearInterval(this.flushTimer);

@@ -1,4 +1,5 @@
 // The CLI talks to a running Opsbook only through its public API.
+import { userInfo } from 'node:os';
 import type { ErrorBody } from '@opsbook/contracts';
 
 export const DEFAULT_URL = 'http://localhost:8080';
@@ -38,4 +39,23 @@ export async function api<T>(base: string, path: string, init: RequestInit = {})
     throw new ApiError(error?.message ?? `HTTP ${response.status} from ${path}`, response.status);
   }
   return body as T;
+}
+
+/** Who does it: --as, else $OPSBOOK_USER, else the OS user (access control comes later). */
+export function actorName(option: string | undefined): string {
+  if (option) return option;
+  if (process.env.OPSBOOK_USER) return process.env.OPSBOOK_USER;
+  try {
+    return userInfo().username || 'cli';
+  } catch {
+    return process.env.USER ?? 'cli';
+  }
+}
+
+export function postJson<T>(base: string, path: string, body: unknown): Promise<T> {
+  return api<T>(base, path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }

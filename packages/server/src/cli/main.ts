@@ -6,6 +6,14 @@ import { registerConfigCommands } from './config.command.js';
 import { registerCheckCommands } from './check.command.js';
 import { registerStatusCommand } from './status.command.js';
 import { registerAlertCommands } from './alerts.command.js';
+import { registerOncallCommands } from './oncall.command.js';
+import { registerIncidentCommands } from './incidents.command.js';
+import { registerRunbookCommands } from './runbooks.command.js';
+import { registerPostmortemCommands } from './postmortem.command.js';
+import { registerDrillCommands } from './drill.command.js';
+import { registerDbCommands } from './db.command.js';
+import { registerPitrCommands } from './pitr.command.js';
+import { registerBackupCommands } from './backup.command.js';
 
 // `opsbook status | head` closes the pipe early; that is not an error worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -23,5 +31,14 @@ registerConfigCommands(program);
 registerCheckCommands(program);
 registerStatusCommand(program);
 registerAlertCommands(program);
+registerOncallCommands(program);
+registerIncidentCommands(program);
+registerRunbookCommands(program);
+// Adds `incidents postmortem` and `incidents report` to the group above (it finds or creates it).
+registerPostmortemCommands(program);
+registerDrillCommands(program);
+registerDbCommands(program);
+registerPitrCommands(program);
+registerBackupCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import pc from 'picocolors';
 
 export function printJson(value: unknown): void {
@@ -64,4 +65,34 @@ export function printList<T>(
     return;
   }
   printTable(headers, items.map(row));
+}
+
+/** A length of time, compact: 45s, 12m, 3h5m, 2d4h. */
+export function span(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h${minutes % 60 ? `${minutes % 60}m` : ''}`;
+  return `${Math.floor(hours / 24)}d${hours % 24 ? `${hours % 24}h` : ''}`;
+}
+
+/** UTC, to the second: 2026-11-26 14:53:07. */
+export function timestamp(ms: number | null | undefined): string {
+  return ms == null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/**
+ * Asks y/N on the terminal; without one there is nobody to ask, so the caller must refuse
+ * (and say to pass --yes) rather than guess.
+ */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
 }

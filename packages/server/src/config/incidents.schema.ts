@@ -26,6 +26,15 @@ export const DEFAULT_INCIDENT_MAPPING: z.output<typeof mappingRule>[] = [
   { matchers: ['severity="critical"'], severity: 'SEV2' },
 ];
 
+/** Guide 4.2 stage 5: which severities need a published post-mortem before closing, and by when. */
+const postmortemSchema = z
+  .strictObject({
+    requiredFor: z.array(z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4'])).default(['SEV1', 'SEV2']),
+    /** Publish within this long of resolution; later it is shown as overdue. */
+    dueWithin: durationMs.prefault('5d'),
+  })
+  .prefault({});
+
 export const incidentsSchema = z
   .strictObject({
     severities: z
@@ -39,6 +48,9 @@ export const incidentsSchema = z
     mapping: z.array(mappingRule).default(DEFAULT_INCIDENT_MAPPING),
     /** When every linked alert has been resolved this long, the incident moves to post-incident. */
     autoResolveAfter: durationMs.optional(),
+    /** Receiver names (notifications.receivers) that status updates go to when a request names none. */
+    channels: z.array(z.string().min(1)).default([]),
+    postmortem: postmortemSchema,
   })
   .prefault({});
 

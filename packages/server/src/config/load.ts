@@ -38,6 +38,8 @@ const SECRET_KEYS = new Set([
   'routingkey',
   'authorization',
   'clientsecret',
+  // An Azure storage connection string carries the account key.
+  'connectionstring',
 ]);
 /** Keys that name a file which must exist (relative to the config file). */
 const FILE_KEYS = new Set(['passwordFile', 'ca', 'tokenFile', 'secretFile']);

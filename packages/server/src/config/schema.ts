@@ -16,6 +16,7 @@ import { runbooksSchema } from '../runbooks/runbooks.schema.js';
 import { incidentsSchema } from './incidents.schema.js';
 import { databaseSchema } from './databases.schema.js';
 import { backupsSchema } from '../postgres/backup.schema.js';
+import { checkOncallReceivers, oncallSchema } from './oncall.schema.js';
 
 const slug = z
   .string()
@@ -242,11 +243,13 @@ export const configSchema = z
     runbooks: runbooksSchema,
     notifications: notificationsSchema,
     incidents: incidentsSchema,
+    oncall: oncallSchema,
     databases: z.array(databaseSchema).default([]),
     backups: backupsSchema,
   })
   .superRefine((config, ctx) => {
     uniqueNames(config.services, ctx, 'services', 'service');
+    checkOncallReceivers(config.oncall, config.notifications.receivers, ctx);
     uniqueNames(
       config.databases.map((d) => ({ name: d.id })),
       ctx,
@@ -254,6 +257,15 @@ export const configSchema = z
       'database',
       'id',
     );
+    const receivers = new Set(config.notifications.receivers.map((r) => r.name));
+    config.incidents.channels.forEach((name, index) => {
+      if (!receivers.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['incidents', 'channels', index],
+          message: `no receiver named "${name}"; define it under notifications.receivers`,
+        });
+    });
   });
 
 function uniqueNames(

@@ -16,6 +16,12 @@ import { metricsRoutes, type MetricsRouteDeps } from './routes/metrics.routes.js
 import { notificationRoutes, type NotificationRoutesDeps } from './routes/notifications.routes.js';
 import { incidentRoutes, type IncidentRoutesDeps } from './routes/incidents.routes.js';
 import { runbookRoutes, type RunbookRoutesDeps } from './routes/runbooks.routes.js';
+import { pitrRoutes, type PitrRoutesDeps } from './routes/pitr.routes.js';
+import { postmortemRoutes, type PostmortemRoutesDeps } from './routes/postmortems.routes.js';
+import { databaseRoutes, type DatabaseRoutesDeps } from './routes/databases.routes.js';
+import { drillRoutes, type DrillRoutesDeps } from './routes/drills.routes.js';
+import { backupRoutes, type BackupRoutesDeps } from './routes/backups.routes.js';
+import { oncallRoutes, type OncallRoutesDeps } from './routes/oncall.routes.js';
 
 export interface AppDeps
   extends
@@ -24,7 +30,13 @@ export interface AppDeps
     MetricsRouteDeps,
     NotificationRoutesDeps,
     IncidentRoutesDeps,
-    RunbookRoutesDeps {
+    RunbookRoutesDeps,
+    PitrRoutesDeps,
+    PostmortemRoutesDeps,
+    DatabaseRoutesDeps,
+    DrillRoutesDeps,
+    BackupRoutesDeps,
+    OncallRoutesDeps {
   lifecycle: Lifecycle;
   logger: Logger;
   selfMetrics: SelfMetrics;
@@ -70,6 +82,12 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.route('/api/v1', notificationRoutes(deps));
   app.route('/api/v1', incidentRoutes(deps));
   app.route('/api/v1', runbookRoutes(deps));
+  app.route('/api/v1', databaseRoutes(deps));
+  app.route('/api/v1', pitrRoutes(deps));
+  app.route('/api/v1', postmortemRoutes(deps));
+  app.route('/api/v1', drillRoutes(deps));
+  app.route('/api/v1', backupRoutes(deps));
+  app.route('/api/v1', oncallRoutes(deps));
   app.route('/api', intakeRoutes(deps));
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',

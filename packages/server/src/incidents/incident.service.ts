@@ -38,8 +38,12 @@ export interface IncidentServiceOptions {
   onBreach?: (event: BreachEvent) => void;
   /** Called once an incident opened from an alert is stored (runbooks start from here). */
   onOpened?: (incident: Incident, alertLabels: Record<string, string>) => void;
+  /** Called after every stored change, `opened` when it created the incident (escalation starts and stops here). */
+  onChanged?: (incident: Incident, opened: boolean) => void;
   /** How often start() checks targets and auto-resolve; default 10 s. */
   checkIntervalMs?: number;
+  /** Asked before a post-incident incident closes; throws (ConflictError) to refuse, e.g. no post-mortem. */
+  canClose?: (incident: Incident) => Promise<void>;
 }
 
 type NewEntry = Omit<NewTimelineRow, 'incident_id' | 'data' | 'kind'> & {
@@ -51,6 +55,7 @@ interface Draft {
   incident: Incident;
   links: Map<string, IncidentAlert>;
   entries: NewEntry[];
+  opened?: boolean;
 }
 
 const SEVERITY_RANK: Record<IncidentSeverity, number> = { SEV1: 1, SEV2: 2, SEV3: 3, SEV4: 4 };
@@ -125,6 +130,12 @@ export class IncidentService implements AlertSink {
     );
   }
 
+  /** The not-closed incidents these alerts are linked to (for notifications about them). */
+  incidentsForAlerts(fingerprints: readonly string[]): string[] {
+    const ids = fingerprints.map((f) => this.byFingerprint.get(f));
+    return [...new Set(ids.filter((id): id is string => id !== undefined))];
+  }
+
   /** Maps alert labels to a severity by the first matching rule; undefined opens no incident. */
   severityFor(labels: Record<string, string>): IncidentSeverity | undefined {
     return this.mapping.find((rule) => matchesAll(rule.matchers, labels))?.severity;
@@ -179,6 +190,10 @@ export class IncidentService implements AlertSink {
 
   async setStage(id: string, stage: IncidentStage, actor: string): Promise<Incident> {
     if (!STAGES.includes(stage)) throw new InputError(`no stage "${stage}"`, 'stage');
+    if (stage === 'closed' && this.options.canClose) {
+      const incident = await this.loadOne(id);
+      if (incident.stage === 'post-incident') await this.options.canClose(incident);
+    }
     return this.mutate(id, (d, now) => this.moveStage(d, stage, actor, now));
   }
 
@@ -201,7 +216,7 @@ export class IncidentService implements AlertSink {
   /** Adds an entry from elsewhere (runbook steps and their evidence, notifications sent, status). */
   async record(
     id: string,
-    kind: 'runbook.step' | 'notification' | 'status',
+    kind: 'runbook.step' | 'notification' | 'status' | 'escalation',
     text: string,
     actor: string,
     data: Record<string, unknown> = {},
@@ -453,6 +468,7 @@ export class IncidentService implements AlertSink {
     };
     return {
       incident,
+      opened: true,
       links: new Map(),
       entries: [
         entry(now, 'status', actor, `Opened as ${fields.severity}: ${fields.title}`, {
@@ -517,6 +533,11 @@ export class IncidentService implements AlertSink {
       d.entries.map((e) => ({ ...e, incident_id: d.incident.id, data: JSON.stringify(e.data) })),
     );
     this.remember(d.incident);
+    try {
+      this.options.onChanged?.(structuredClone(d.incident), d.opened === true);
+    } catch (error) {
+      this.options.logger.error({ err: error, incident: d.incident.id }, 'onChanged failed');
+    }
   }
 
   private remember(incident: Incident): void {

@@ -40,6 +40,14 @@ export interface StartRunInput {
   actor: string;
 }
 
+/** What an observer hears: a run started, a step reached a new state (waiting or finished), a run ended. */
+export type RunbookChange =
+  | { type: 'run.started'; run: RunbookRunView }
+  | { type: 'step'; run: RunbookRunView; step: RunbookStepView }
+  | { type: 'run.finished'; run: RunbookRunView };
+
+export type RunbookObserver = (change: RunbookChange) => void;
+
 const FAILED = new Set(['failed', 'timed_out', 'rejected']);
 const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 
@@ -49,6 +57,7 @@ export class RunbookEngine {
   private readonly now: () => number;
   private readonly locks = new Map<string, Promise<unknown>>();
   private sweeper: NodeJS.Timeout | undefined;
+  private observer: RunbookObserver | undefined;
 
   constructor(private readonly options: RunbookEngineOptions) {
     this.repo = new RunbookRepository(options.store);
@@ -58,6 +67,11 @@ export class RunbookEngine {
 
   get runbooks(): ReadonlyMap<string, Runbook> {
     return this.options.runbooks;
+  }
+
+  /** Called in order, under the run's lock, after each change is stored (incident timelines mirror runs). */
+  observe(observer: RunbookObserver): void {
+    this.observer = observer;
   }
 
   /** Runbooks whose triggers match an alert's labels (alertname or label matchers). */
@@ -76,7 +90,13 @@ export class RunbookEngine {
     const trigger = input.trigger ?? {};
     if (!runbook.triggers.manual && trigger.alert === undefined && trigger.incident === undefined)
       throw new NotAllowedError(`runbook ${runbook.id} is not started by hand`);
-    const parameters = resolveParameters(runbook, input.parameters ?? {});
+    // An alert's labels fill the parameters named like them (service, database...), unless given.
+    const fromAlert = Object.fromEntries(
+      Object.entries((trigger.alert ?? {}) as Record<string, unknown>).filter(
+        ([name, value]) => name in runbook.parameters && typeof value === 'string',
+      ),
+    );
+    const parameters = resolveParameters(runbook, { ...fromAlert, ...input.parameters });
     if (!parameters.ok) throw new InputError(parameters.errors.join('; '), 'parameters');
 
     const id = randomUUID();
@@ -117,7 +137,10 @@ export class RunbookEngine {
       parameters: parameters.values,
       trigger,
     });
-    await this.locked(id, () => this.advance(id));
+    await this.locked(id, async () => {
+      await this.emit(id, (run) => ({ type: 'run.started', run }));
+      await this.advance(id);
+    });
     return this.get(id);
   }
 
@@ -155,7 +178,7 @@ export class RunbookEngine {
   }
 
   /** A user with the step's role approves; the run continues. */
-  async approve(runId: string, stepId: string, actor: Approver): Promise<RunbookRunView> {
+  async approve(runId: string, stepId: string, actor: Approver, comment = ''): Promise<RunbookRunView> {
     await this.locked(runId, async () => {
       const { step, definition } = await this.waiting(runId, stepId, 'approval');
       const role = (definition as Extract<RunbookStep, { kind: 'approval' }>).role;
@@ -163,8 +186,14 @@ export class RunbookEngine {
         await this.audit(actor.id, 'approval.refused', runId, stepId, { role, roles: actor.roles });
         throw new NotAllowedError(`approving ${stepId} needs role ${role}`);
       }
-      await this.settle(runId, step, 'succeeded', `approved by ${actor.id}`, actor.id);
-      await this.audit(actor.id, 'step.approved', runId, stepId, { role });
+      await this.settle(
+        runId,
+        step,
+        'succeeded',
+        `approved by ${actor.id}${comment ? `: ${comment}` : ''}`,
+        actor.id,
+      );
+      await this.audit(actor.id, 'step.approved', runId, stepId, { role, comment });
       await this.advance(runId);
     });
     return this.get(runId);
@@ -278,7 +307,31 @@ export class RunbookEngine {
       actor,
       ...(evidence ? { evidence: JSON.stringify(this.redact(evidence)) } : {}),
     };
-    return this.repo.updateStep(runId, step.step_id, patch, step.status);
+    const changed = await this.repo.updateStep(runId, step.step_id, patch, step.status);
+    if (changed) await this.emitStep(runId, step.step_id);
+    return changed;
+  }
+
+  private async emitStep(runId: string, stepId: string): Promise<void> {
+    await this.emit(runId, (run) => {
+      const step = run.steps.find((s) => s.id === stepId);
+      return step && { type: 'step', run, step };
+    });
+  }
+
+  /** Reads the run as it now is for the observer; an observer's failure never stops the run. */
+  private async emit(
+    runId: string,
+    change: (run: RunbookRunView) => RunbookChange | undefined,
+  ): Promise<void> {
+    if (!this.observer) return;
+    try {
+      const found = await this.repo.getRun(runId);
+      const event = found && change(toView(found.run, found.steps));
+      if (event) this.observer(event);
+    } catch {
+      // The run's own state is stored; a missed mirror entry is not worth failing the step for.
+    }
   }
 
   private async advance(runId: string): Promise<void> {
@@ -338,6 +391,7 @@ export class RunbookEngine {
           },
           'running',
         );
+        await this.emitStep(runId, next.step_id);
         continue;
       }
       await this.settle(runId, running, result.status, result.message, null, result.evidence ?? {});
@@ -361,6 +415,7 @@ export class RunbookEngine {
     const now = this.now();
     await this.repo.updateRun(run.id, { status, updated_at: now, finished_at: now });
     await this.audit('system', 'run.finished', run.id, null, { status });
+    await this.emit(run.id, (view) => ({ type: 'run.finished', run: view }));
   }
 
   private async execute(step: RunbookStep, parameters: Record<string, ParameterValue>): Promise<StepResult> {

@@ -2,6 +2,8 @@
 import { resolve } from 'node:path';
 import type { Diagnostic } from '../config/load.js';
 import type { Store } from '../storage/db.js';
+import type { DatabaseConfig } from '../config/databases.schema.js';
+import { readPassword, urlWithPassword } from '../postgres/pg-connection.js';
 import { urlPassword } from './redact.js';
 import { RunbookEngine } from './runbook-engine.js';
 import { loadRunbooks } from './runbook-loader.js';
@@ -15,6 +17,8 @@ export interface CreateRunbooksOptions {
   store: Store;
   checks: StepServices['checks'];
   metrics: StepServices['metrics'];
+  /** The `databases:` section: sql steps may name these ids too, so a database is configured once. */
+  databaseConfigs?: () => readonly DatabaseConfig[];
   /** Other secret values from the config (tokens, passwords) to redact from evidence. */
   secrets?: () => readonly string[];
   now?: () => number;
@@ -33,17 +37,45 @@ export function createRunbooks(options: CreateRunbooksOptions): {
   const databasePasswords = Object.values(config.databases)
     .map((d) => urlPassword(d.url))
     .filter((p): p is string => p !== undefined);
+  const configured = configuredDatabases(options);
   const engine = new RunbookEngine({
     store: options.store,
     runbooks,
     now: options.now,
-    secrets: () => [...databasePasswords, ...(options.secrets?.() ?? [])],
+    secrets: () => [...databasePasswords, ...configured.passwords(), ...(options.secrets?.() ?? [])],
     services: {
       checks: options.checks,
       metrics: options.metrics,
-      databases: (name) => config.databases[name]?.url,
+      databases: (name) => config.databases[name]?.url ?? configured.url(name),
       allowShell: config.allowShell,
     },
   });
   return { engine, diagnostics };
+}
+
+/** Lookups into the `databases:` section, read when a step runs so a reloaded config applies. */
+function configuredDatabases(options: CreateRunbooksOptions): {
+  url(id: string): string | undefined;
+  passwords(): string[];
+} {
+  const password = (d: DatabaseConfig): string | undefined => {
+    try {
+      return readPassword(d, options.baseDir);
+    } catch {
+      return undefined; // an unreadable passwordFile fails the step when it connects
+    }
+  };
+  let cached: { list: readonly DatabaseConfig[]; passwords: string[] } | undefined;
+  return {
+    url(id) {
+      const database = options.databaseConfigs?.().find((d) => d.id === id);
+      return database && urlWithPassword(database.url, password(database));
+    },
+    passwords() {
+      const list = options.databaseConfigs?.() ?? [];
+      if (cached?.list !== list)
+        cached = { list, passwords: list.map(password).filter((p): p is string => p !== undefined) };
+      return cached.passwords;
+    },
+  };
 }

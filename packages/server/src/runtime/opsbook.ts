@@ -22,10 +22,22 @@ import { metricsApi, type MetricsApi } from '../telemetry/metrics-api.js';
 import { Outbox } from '../notify/outbox.js';
 import { OutboxQueries } from '../notify/outbox.queries.js';
 import { Dispatcher } from '../notify/dispatcher.js';
+import { OutboxIncidentNotifier, type IncidentNoticesConfig } from '../notify/incident-notices.js';
+import { NotificationTimeline } from '../incidents/notification-timeline.js';
+import { RunbookTimeline } from '../incidents/runbook-timeline.js';
 import { IncidentService } from '../incidents/incident.service.js';
+import { startOncall, type Oncall } from '../oncall/oncall.js';
 import { IncidentRepository } from '../storage/incident.repository.js';
+import type { Incident } from '../incidents/incident.types.js';
+import { PostmortemService } from '../incidents/postmortem.service.js';
+import { PostmortemRepository } from '../storage/postmortem.repository.js';
 import { createRunbooks } from '../runbooks/runbooks.js';
+import { DatabaseService } from '../postgres/database.service.js';
 import type { RunbookEngine } from '../runbooks/runbook-engine.js';
+import { PitrService } from '../postgres/pitr.service.js';
+import { DrillService } from '../postgres/drill.service.js';
+import type { BackupApi } from '../postgres/backup.types.js';
+import { BackupService } from '../postgres/backup.service.js';
 import { NotFoundError, UnavailableError } from '../errors.js';
 import { Lifecycle } from './lifecycle.js';
 import { SelfMetrics } from './self-metrics.js';
@@ -65,11 +77,21 @@ export class Opsbook {
   private scraper: Scraper | undefined;
   private alerts: AlertService | undefined;
   private outbox: Outbox | undefined;
+  /** Pages and status updates through the outbox (escalation pages through it). */
+  private incidentNotifier: OutboxIncidentNotifier | undefined;
+  private runbookTimeline: RunbookTimeline | undefined;
   private dispatcher: Dispatcher | undefined;
   private metricsApi: MetricsApi | undefined;
   private notificationQueries: OutboxQueries | undefined;
   private incidents: IncidentService | undefined;
+  private oncall: Oncall | undefined;
+  private postmortems: PostmortemService | undefined;
   private runbooks: RunbookEngine | undefined;
+  private databases: DatabaseService | undefined;
+  private pitr: PitrService | undefined;
+  private drills: DrillService | undefined;
+  /** Backups and restores (the BackupApi drills use); undefined until the store is up. */
+  backups: BackupService | undefined;
   private server: ServerType | undefined;
   private watcher: FSWatcher | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -143,7 +165,15 @@ export class Opsbook {
       metrics: () => this.ready$(this.metricsApi),
       notifications: () => this.ready$(this.notificationQueries),
       incidents: () => this.ready$(this.incidents),
+      oncall: () => this.ready$(this.oncall?.schedules),
+      escalations: () => this.ready$(this.oncall?.escalations),
+      incidentNotifier: () => this.ready$(this.incidentNotifier),
+      postmortems: () => this.ready$(this.postmortems),
       runbooks: () => this.ready$(this.runbooks),
+      databases: () => this.ready$(this.databases),
+      pitr: () => this.ready$(this.pitr),
+      drills: () => this.ready$(this.drills),
+      backups: () => this.ready$(this.backups),
       runCheck: async (id, signal) => {
         if (!this.checks) throw new UnavailableError('checks are not running yet; retry shortly');
         return this.checks.runNow(id, signal);
@@ -206,10 +236,31 @@ export class Opsbook {
     }
     if (!this.store || this.lifecycle.shuttingDown) return;
     await this.startMetrics(this.store);
+    await this.startBackups(this.store);
     await this.startChecks(this.store);
+    // After the metric store and before alerting, so the first rule evaluation sees database metrics.
+    await this.startDatabases(this.store);
     // Runbooks before alerting, so an incident opened by the first evaluation finds them.
     await this.startRunbooks(this.store);
     await this.startAlerting(this.store);
+    await this.startPitr(this.store);
+    // Drills restore through the backup service, so they start after it.
+    if (this.backups) await this.startDrills(this.store, this.backups);
+  }
+
+  /** Disaster-recovery drills (guide 9.3): scheduled per database, reports under <backups.dir>/drills. */
+  private async startDrills(store: Store, backups: BackupApi): Promise<void> {
+    const drills = new DrillService({
+      store,
+      backups,
+      databases: this.config.databases,
+      baseDir: this.baseDir,
+      reportDir: resolve(this.baseDir, this.config.backups.dir, 'drills'),
+      logger: this.logger,
+      metrics: this.metricStore,
+    });
+    await drills.start();
+    this.drills = drills;
   }
 
   /**
@@ -222,36 +273,12 @@ export class Opsbook {
     if (!engine || !incidents) return;
     for (const runbook of engine.runbooksFor(labels)) {
       try {
-        const run = await engine.start({
+        // The run's start, steps and end reach the timeline through the engine's observer (RunbookTimeline).
+        await engine.start({
           runbookId: runbook.id,
           trigger: { incident: incidentId, alert: labels },
           actor: 'opsbook',
         });
-        await incidents.record(
-          incidentId,
-          'runbook.step',
-          `Runbook "${run.title}" started (${run.id})`,
-          'opsbook',
-          {
-            runId: run.id,
-            runbookId: run.runbookId,
-          },
-        );
-        for (const step of run.steps.filter((s) => s.status !== 'pending')) {
-          await incidents.record(
-            incidentId,
-            'runbook.step',
-            `${step.title}: ${step.status}${step.message ? ` (${step.message})` : ''}`,
-            'opsbook',
-            {
-              runId: run.id,
-              stepId: step.id,
-              kind: step.kind,
-              status: step.status,
-              evidence: step.evidence,
-            },
-          );
-        }
       } catch (error) {
         this.logger.error(
           { err: error, incident: incidentId, runbook: runbook.id },
@@ -268,21 +295,66 @@ export class Opsbook {
       store,
       checks: {
         runNow: async (id, signal) => {
-          const outcome = await this.checks!.runNow(id, signal);
+          // "service/check" runs one check; a bare service name runs all of its checks.
+          const outcome = id.includes('/')
+            ? await this.checks!.runNow(id, signal)
+            : await this.checks!.runService(id, signal);
           if (!outcome)
-            throw new NotFoundError(`no check "${id}"; runbook check steps name a configured service/check`);
+            throw new NotFoundError(
+              `no check or service "${id}"; runbook check steps name a configured service/check or service`,
+            );
           return outcome;
         },
       },
       metrics: this.metricStore!,
+      databaseConfigs: () => this.config.databases,
     });
     // A broken runbook file is reported and left out; the others still load.
     for (const d of diagnostics)
       this.logger.error({ path: d.path }, `runbook rejected: ${formatDiagnostic(d)}`);
+    // Runs started for an incident show on its timeline; changes before incidents start are buffered.
+    this.runbookTimeline = new RunbookTimeline(this.logger);
+    engine.observe(this.runbookTimeline.observe);
     await engine.resume();
     engine.startSweeper(10_000);
     this.runbooks = engine;
     this.logger.info({ runbooks: engine.runbooks.size }, 'runbooks loaded');
+  }
+
+  /** pgBackRest stanzas of the databases with pitr: their configs, backup schedules and restores. */
+  private async startPitr(store: Store): Promise<void> {
+    const pitr = new PitrService({ store, logger: this.logger, metrics: this.metricStore });
+    await pitr.start(this.config.databases, this.baseDir);
+    this.pitr = pitr;
+  }
+
+  /** Collectors, advisor, maintenance schedules and backend actions of the `databases:` section. */
+  private async startDatabases(store: Store): Promise<void> {
+    const databases = new DatabaseService({
+      store,
+      logger: this.logger,
+      sink: this.metricStore,
+      series: this.metricStore,
+    });
+    databases.apply(this.config.databases, this.baseDir);
+    await databases.start();
+    this.databases = databases;
+    if (this.config.databases.length > 0)
+      this.logger.info({ databases: databases.ids() }, 'database collectors running');
+  }
+
+  /** Scheduled pg_dump backups of the `databases:`, their off-site copies, retention and restores. */
+  private async startBackups(store: Store): Promise<void> {
+    const backups = new BackupService({
+      store,
+      logger: this.logger,
+      databases: this.config.databases,
+      backups: this.config.backups,
+      baseDir: this.baseDir,
+      metrics: this.metricStore,
+    });
+    await backups.start();
+    this.backups = backups;
   }
 
   private async startMetrics(store: Store): Promise<void> {
@@ -303,24 +375,60 @@ export class Opsbook {
   /** Rules evaluate over the metric store; changes flow to the dispatcher, then the durable outbox. */
   private async startAlerting(store: Store): Promise<void> {
     const { notifications } = this.config;
-    const outbox = new Outbox({ store, logger: this.logger, receivers: notifications.receivers });
+    // Deliveries about an incident, or about alerts linked to one, become notification timeline entries.
+    const timeline = new NotificationTimeline({ incidents: () => this.incidents, logger: this.logger });
+    const outbox = new Outbox({
+      store,
+      logger: this.logger,
+      receivers: notifications.receivers,
+      onSettled: (event) => timeline.settled(event),
+    });
+    this.incidentNotifier = new OutboxIncidentNotifier({
+      store,
+      queue: timeline.watch(outbox),
+      config: this.incidentNoticesConfig(),
+      logger: this.logger,
+    });
     const dispatcher = new Dispatcher({
       store,
-      queue: outbox,
+      queue: timeline.watch(outbox),
       route: notifications.route,
       receivers: notifications.receivers,
       externalUrl: this.externalUrl,
       logger: this.logger,
     });
-    const incidents = new IncidentService({
+    const incidents: IncidentService = new IncidentService({
       repository: new IncidentRepository(store.db),
       config: this.config.incidents,
       logger: this.logger,
       onOpened: (incident, labels) => void this.runRunbooksFor(incident.id, labels),
+      onChanged: (incident, opened) => {
+        this.incidentChanged(incident);
+        this.oncall?.escalations.incidentChanged(incident, opened);
+      },
+      onBreach: (event) => this.oncall?.escalations.breached(event),
+      canClose: (incident): Promise<void> => postmortems.canClose(incident),
+    });
+    const postmortems: PostmortemService = new PostmortemService({
+      repository: new PostmortemRepository(store.db),
+      incidents,
+      config: this.config.incidents,
+      logger: this.logger,
     });
     await incidents.load();
+    // Before incidents.start(), so a breach found by its first check still escalates.
+    this.oncall = await startOncall({
+      store,
+      config: this.config.oncall,
+      incidents,
+      notifier: this.incidentNotifier,
+      logger: this.logger,
+    });
     incidents.start();
+    postmortems.start();
     this.incidents = incidents;
+    this.runbookTimeline?.attach(incidents);
+    this.postmortems = postmortems;
     const alerts = new AlertService({
       store,
       source: this.metricStore!,
@@ -347,6 +455,23 @@ export class Opsbook {
       { rules: alerts.ruleList().length, receivers: notifications.receivers.length },
       'alerting running',
     );
+  }
+
+  private incidentNoticesConfig(): IncidentNoticesConfig {
+    return {
+      receivers: this.config.notifications.receivers.map((r) => r.name),
+      channels: this.config.incidents.channels,
+      externalUrl: this.externalUrl,
+    };
+  }
+
+  /** After every change of an incident: receivers that were paged hear of its acknowledge and resolve. */
+  private incidentChanged(incident: Incident): void {
+    this.incidentNotifier
+      ?.followUp(incident)
+      .catch((error: unknown) =>
+        this.logger.error({ err: error, incident: incident.id }, 'page follow-up not queued'),
+      );
   }
 
   private async startChecks(store: Store): Promise<void> {
@@ -483,6 +608,21 @@ export class Opsbook {
     );
     this.outbox?.setReceivers(this.config.notifications.receivers);
     this.incidents?.configure(this.config.incidents);
+    this.oncall?.configure(this.config.oncall);
+    if (this.databases) {
+      const changes = this.databases.apply(this.config.databases, this.baseDir);
+      if (changes.added.length + changes.changed.length + changes.removed.length > 0)
+        this.logger.info(changes, 'databases reconfigured');
+    }
+    this.pitr?.configure(this.config.databases, this.baseDir);
+    await this.backups?.apply(this.config.databases, this.config.backups, this.baseDir);
+    await this.drills?.configure(
+      this.config.databases,
+      this.baseDir,
+      resolve(this.baseDir, this.config.backups.dir, 'drills'),
+    );
+    this.incidentNotifier?.configure(this.incidentNoticesConfig());
+    this.postmortems?.configure(this.config.incidents);
     if (this.checks) {
       const summary = await this.checks.apply(this.config, this.baseDir);
       const message = `config reloaded: ${summary.added.length} added, ${summary.changed.length} changed, ${summary.removed.length} removed, ${summary.unchanged} unchanged`;
@@ -542,7 +682,15 @@ export class Opsbook {
     await this.connecting?.catch(() => {});
     // Upstream first, so nothing produces work for a part that has already stopped.
     await this.alerts?.stop();
+    // Before the backups it restores through; a running drill is cancelled and its scratch dropped.
+    await this.drills?.stop();
+    // A running backup or restore is cancelled; its partial folder or staging database is removed.
+    await this.backups?.stop();
+    await this.pitr?.stop();
     await this.runbooks?.close();
+    await this.databases?.stop();
+    await this.postmortems?.stop();
+    await this.oncall?.stop();
     await this.incidents?.stop();
     await this.dispatcher?.stop();
     await this.outbox?.stop();

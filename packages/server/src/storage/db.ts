@@ -65,9 +65,11 @@ const types = {
 };
 
 async function openPostgres(options: StoreOptions): Promise<Store> {
+  // pg lets the connection string's (absent) password win over a `password` option, so it goes in the URL.
+  const withPassword = new URL(options.url);
+  if (options.password !== undefined) withPassword.password = options.password;
   const pool = new pg.Pool({
-    connectionString: options.url,
-    password: options.password,
+    connectionString: withPassword.toString(),
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: 5000,
     types: types as pg.CustomTypesConfig,

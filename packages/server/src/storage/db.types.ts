@@ -1,6 +1,12 @@
 import type { AlertTables } from './alert-tables.js';
 import type { IncidentTables } from './incident-tables.js';
 import type { RunbookTables } from './runbook-tables.js';
+import type { PostmortemTables } from './postmortem-tables.js';
+import type { DrillTables } from './drill-tables.js';
+import type { BackupTables } from './backup-tables.js';
+import type { OncallTables } from './oncall-tables.js';
+import type { PostgresTables } from './postgres-tables.js';
+import type { PitrTables } from './pitr-tables.js';
 // Table shapes for Kysely. Portable column types (DESIGN 5): text ids, integer epoch-ms times,
 // 0/1 booleans, JSON as text; the same rows on SQLite and PostgreSQL.
 import type { Generated } from 'kysely';
@@ -176,7 +182,17 @@ export interface SampleRollupsTable {
   last: number | null;
 }
 
-export interface DB extends AlertTables, IncidentTables, RunbookTables {
+export interface DB
+  extends
+    AlertTables,
+    IncidentTables,
+    RunbookTables,
+    PostmortemTables,
+    DrillTables,
+    BackupTables,
+    OncallTables,
+    PostgresTables,
+    PitrTables {
   series: SeriesTable;
   samples: SamplesTable;
   sample_rollups: SampleRollupsTable;

@@ -7,6 +7,12 @@ import { outboxMigration } from './migrations/004_outbox.js';
 import { dispatchMigration } from './migrations/005_dispatch.js';
 import { incidentsMigration } from './migrations/006_incidents.js';
 import { runbooksMigration } from './migrations/007_runbooks.js';
+import { oncallMigration } from './migrations/008_oncall.js';
+import { postmortemsMigration } from './migrations/009_postmortems.js';
+import { postgresMigration } from './migrations/010_postgres.js';
+import { backupsMigration } from './migrations/011_backups.js';
+import { drillsMigration } from './migrations/012_drills.js';
+import { pitrMigration } from './migrations/013_pitr.js';
 
 export type ColumnTypes = ReturnType<typeof columnTypes>;
 
@@ -30,6 +36,12 @@ function migrations(engine: Engine): Record<string, Migration> {
     '005_dispatch': dispatchMigration(types),
     '006_incidents': incidentsMigration(types),
     '007_runbooks': runbooksMigration(types),
+    '008_oncall': oncallMigration(types),
+    '009_postmortems': postmortemsMigration(types),
+    '010_postgres': postgresMigration(types),
+    '011_backups': backupsMigration(types),
+    '012_drills': drillsMigration(types),
+    '013_pitr': pitrMigration(types),
   };
 }
 

@@ -11,16 +11,22 @@ import {
   IncidentSeverity,
   IncidentStage,
   IncidentStageChange,
+  IncidentStatusUpdate,
+  IncidentStatusUpdateResult,
   IncidentView,
 } from '@opsbook/contracts';
 import type { IncidentService } from '../../incidents/incident.service.js';
 import type { Incident, IncidentWithTimeline } from '../../incidents/incident.types.js';
+import { postStatusUpdate, type StatusUpdateNotifier } from '../../incidents/status-update.js';
+import { UnavailableError } from '../../errors.js';
 import { newRouter } from '../app.js';
 import { json, standardErrors } from './responses.js';
 import { limitParam } from './query-params.js';
 
 export interface IncidentRoutesDeps {
   incidents(): IncidentService;
+  /** Sends status updates; without it the status-updates route answers 503. */
+  incidentNotifier?(): StatusUpdateNotifier;
 }
 
 const errors = standardErrors;
@@ -149,6 +155,33 @@ export function incidentRoutes(deps: IncidentRoutesDeps) {
     s.resolve(id, b.actor),
   );
   action('close', 'Close after post-incident', IncidentActorBody, (s, id, b) => s.close(id, b.actor));
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/incidents/{id}/status-updates',
+      tags: ['incidents'],
+      summary:
+        'Communicate status: a status entry on the timeline at once, then a message to the incident’s channels (incidents.channels, or the receivers named) through the outbox',
+      request: { params: idParam, ...body(IncidentStatusUpdate) },
+      responses: {
+        202: json(IncidentStatusUpdateResult, 'On the timeline and queued for delivery'),
+        ...changeErrors,
+      },
+    }),
+    async (c) => {
+      if (!deps.incidentNotifier)
+        throw new UnavailableError('status updates are not available: notifications are not running');
+      const b = c.req.valid('json');
+      const result = await postStatusUpdate(deps.incidents(), deps.incidentNotifier(), {
+        id: c.req.valid('param').id,
+        text: b.text,
+        actor: b.actor,
+        receivers: b.receivers,
+      });
+      return c.json(result, 202);
+    },
+  );
 
   return router;
 }

@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { RunbookAuditEntry, RunbookRunView } from '@opsbook/contracts';
+import type { IncidentService } from '../../incidents/incident.service.js';
 import type { RunbookEngine } from '../../runbooks/runbook-engine.js';
 import { newRouter } from '../app.js';
 import { json, standardErrors } from './responses.js';
@@ -8,6 +9,8 @@ import { limitParam } from './query-params.js';
 
 export interface RunbookRoutesDeps {
   runbooks(): RunbookEngine;
+  /** A run started for an incident must name one that exists. */
+  incidents(): IncidentService;
 }
 
 const RunbookSummary = z.object({
@@ -62,6 +65,8 @@ export function runbookRoutes(deps: RunbookRoutesDeps) {
         ...body(
           z.object({
             parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+            /** Run it for an incident: its steps and evidence then go on that incident's timeline. */
+            incident: z.string().optional(),
             actor,
           }),
         ),
@@ -73,7 +78,9 @@ export function runbookRoutes(deps: RunbookRoutesDeps) {
       const run = await deps.runbooks().start({
         runbookId: c.req.valid('param').id,
         parameters: input.parameters,
-        trigger: { manual: true },
+        trigger: input.incident
+          ? { manual: true, incident: (await deps.incidents().get(input.incident)).id }
+          : { manual: true },
         actor: input.actor,
       });
       return c.json(run, 201);
@@ -156,7 +163,7 @@ export function runbookRoutes(deps: RunbookRoutesDeps) {
         const engine = deps.runbooks();
         const run =
           decision === 'approve'
-            ? await engine.approve(id, step, who)
+            ? await engine.approve(id, step, who, input.reason)
             : await engine.reject(id, step, who, input.reason);
         return c.json(run, 200);
       },
