@@ -225,6 +225,18 @@ const RULES: DefaultRule[] = [
       description: 'Guide 9.1: geo-redundant backups. The copy failed after every retry.',
     },
   },
+  // Point-in-time recovery: a failed pgBackRest backup leaves the window resting on an older base
+  // backup (longer WAL replay), not lost, so a warning like BackupFailed.
+  {
+    alert: 'PitrBackupFailed',
+    severity: 'warning',
+    expr: 'opsbook_pitr_last_backup_failed == 1',
+    annotations: {
+      summary: 'the last pgBackRest backup of {{ $labels.database }} failed',
+      description:
+        'Guide 9.1. opsbook pitr info {{ $labels.database }} shows the backups; the event log has the error.',
+    },
+  },
   // Disaster-recovery drills (guide 9.3), from the figures the drill service republishes every minute.
   // All warnings: a drill runs on a restored copy, so nothing users touch is down, and critical would
   // open an incident and page at the drill's 04:00 start. What they say must be fixed in working hours:

@@ -238,6 +238,10 @@ steps:
     );
     const after = await cli(['db', 'maintenance', 'main', '--url', url]);
     expect(after.stdout).toMatch(/^vacuum-analyze\s+.*\s+\d+s ago\s+succeeded\s+VACUUM/m);
+
+    const vacuum = await cli(['db', 'vacuum', 'main', '--json', '--url', url]);
+    expect(vacuum.code).toBe(0);
+    expect(JSON.parse(vacuum.stdout)).toMatchObject({ task: 'vacuum-analyze', status: 'succeeded' });
   });
 
   it('a runbook reads main by its databases: id and cancels a query only once approved', async () => {

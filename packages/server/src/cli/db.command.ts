@@ -263,32 +263,7 @@ export function registerDbCommands(program: Command): void {
             throw new Error(`unknown action "${action}"; use: opsbook db maintenance ${id} run <task>`);
           if (action === 'run') {
             if (!task) throw new Error(`name the task: opsbook db maintenance ${id} run vacuum-analyze`);
-            let runView = await api<MaintenanceRunView>(
-              base,
-              path(id, `/maintenance/${encodeURIComponent(task)}/runs`),
-              {
-                method: 'POST',
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify({ actor: actorName(options.as) }),
-              },
-            );
-            let shown = '';
-            while (options.wait && runView.status === 'running') {
-              if (!options.json && runView.progress && process.stderr.isTTY) {
-                const line = `${runView.progress.done}/${runView.progress.total} ${runView.progress.current ?? ''}`;
-                if (line !== shown) process.stderr.write(`\r${pc.dim(line)}\x1b[K`);
-                shown = line;
-              }
-              await new Promise((r) => setTimeout(r, POLL_MS));
-              runView = await api<MaintenanceRunView>(base, path(id, `/maintenance/runs/${runView.id}`));
-            }
-            if (shown) process.stderr.write('\r\x1b[K');
-            if (options.json) return printJson(runView);
-            write(
-              `${task} on ${id}: ${status(runView.status)}${runView.durationMs !== null ? ` in ${seconds(runView.durationMs)}` : ''}${runView.message ? `: ${runView.message}` : ''} (run ${runView.id})`,
-            );
-            if (runView.status === 'failed') process.exitCode = 1;
-            return;
+            return runMaintenance(id, task, options);
           }
           const list = await api<{ items: MaintenanceTaskView[] }>(base, path(id, '/maintenance'));
           printList(
@@ -307,6 +282,19 @@ export function registerDbCommands(program: Command): void {
             ],
           );
         }),
+    );
+
+  db.command('vacuum')
+    .description(
+      'VACUUM (ANALYZE) every table now, one at a time (the weekly vacuum-analyze task); never VACUUM FULL',
+    )
+    .argument('<db>', 'database id')
+    .option('--no-wait', 'return once started instead of waiting for the outcome')
+    .option('--as <name>', 'who runs it (default $OPSBOOK_USER or the OS user)')
+    .option('--url <url>', 'Opsbook server URL')
+    .option('--json', 'print as JSON')
+    .action((id: string, options: Common & { wait: boolean; as?: string }) =>
+      run(options.json, () => runMaintenance(id, 'vacuum-analyze', options)),
     );
 
   for (const kind of ['cancel', 'terminate'] as const)
@@ -401,4 +389,40 @@ export function registerDbCommands(program: Command): void {
         );
       }),
     );
+}
+
+/** Starts a maintenance task and, unless --no-wait, follows it with a progress line until it ends. */
+async function runMaintenance(
+  id: string,
+  task: string,
+  options: Common & { wait: boolean; as?: string },
+): Promise<void> {
+  const base = apiUrl(options.url);
+  let runView = await api<MaintenanceRunView>(
+    base,
+    path(id, `/maintenance/${encodeURIComponent(task)}/runs`),
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ actor: actorName(options.as) }),
+    },
+  );
+  let shown = '';
+  while (options.wait && runView.status === 'running') {
+    if (!options.json && runView.progress) {
+      const line = `${runView.progress.done}/${runView.progress.total} ${runView.progress.current ?? ''}`;
+      // A terminal gets one line redrawn; a log gets a line per table.
+      if (line !== shown)
+        process.stderr.write(process.stderr.isTTY ? `\r${pc.dim(line)}\x1b[K` : `${line}\n`);
+      shown = line;
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    runView = await api<MaintenanceRunView>(base, path(id, `/maintenance/runs/${runView.id}`));
+  }
+  if (shown && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  if (options.json) return printJson(runView);
+  write(
+    `${task} on ${id}: ${status(runView.status)}${runView.durationMs !== null ? ` in ${seconds(runView.durationMs)}` : ''}${runView.message ? `: ${runView.message}` : ''} (run ${runView.id})`,
+  );
+  if (runView.status === 'failed') process.exitCode = 1;
 }

@@ -405,6 +405,11 @@ export class Opsbook {
       onChanged: (incident, opened) => {
         this.incidentChanged(incident);
         this.oncall?.escalations.incidentChanged(incident, opened);
+        // The draft is there as soon as the incident reaches post-incident, not at the next sweep.
+        if (incident.stage === 'post-incident')
+          void postmortems
+            .draftResolved()
+            .catch((error: unknown) => this.logger.error({ err: error }, 'post-mortem draft failed'));
       },
       onBreach: (event) => this.oncall?.escalations.breached(event),
       canClose: (incident): Promise<void> => postmortems.canClose(incident),
