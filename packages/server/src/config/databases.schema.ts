@@ -14,7 +14,10 @@ export const databaseSchema = z.strictObject({
     .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'use lowercase letters, digits and dashes')
     .max(63),
   /** postgres://user@host:port/dbname; the password comes from `password` (${ENV}) or `passwordFile`. */
-  url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  url: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .refine((url) => URL.canParse(url), 'is not a valid URL (check the host and port)'),
   password: z.string().optional(),
   passwordFile: z.string().optional(),
   role: z.enum(['primary', 'replica']).default('primary'),

@@ -250,4 +250,20 @@ describe('default rule names', () => {
       /no default rule "HighCpuUtilisation"; they are .*HighCpuUtilization/,
     );
   });
+
+});
+
+describe('databases', () => {
+  it('refuses a database URL that cannot be parsed, before anything connects', () => {
+    const result = loadConfigText(
+      'databases:\n  - id: main\n    url: postgres://app@db:99999/app\n',
+      'opsbook.yaml',
+      {},
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.diagnostics).toMatchObject([
+      { line: 3, path: 'databases[0].url', message: expect.stringMatching(/not a valid URL/) },
+    ]);
+  });
 });

@@ -40,6 +40,7 @@ import type { BackupApi } from '../postgres/backup.types.js';
 import { BackupService } from '../postgres/backup.service.js';
 import { NotFoundError, UnavailableError } from '../errors.js';
 import { Lifecycle } from './lifecycle.js';
+import { EventBus } from './event-bus.js';
 import { SelfMetrics } from './self-metrics.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
@@ -66,6 +67,8 @@ const HOUR = 3_600_000;
 export class Opsbook {
   readonly lifecycle = new Lifecycle();
   readonly metrics = new SelfMetrics();
+  /** Change notices for live clients (GET /api/v1/stream). */
+  readonly events = new EventBus();
   readonly logger: Logger;
   private config!: OpsbookConfig;
   private baseDir = '.';
@@ -153,6 +156,7 @@ export class Opsbook {
       logger: this.logger,
       selfMetrics: this.metrics,
       version: VERSION,
+      events: this.events,
       queries: () => {
         if (!this.queries || !this.lifecycle.storeUp)
           throw new UnavailableError(
@@ -234,18 +238,41 @@ export class Opsbook {
         delay = Math.min(delay * 2, 30_000);
       }
     }
-    if (!this.store || this.lifecycle.shuttingDown) return;
-    await this.startMetrics(this.store);
-    await this.startBackups(this.store);
-    await this.startChecks(this.store);
+    const store = this.store;
+    if (!store || this.lifecycle.shuttingDown) return;
+    await this.startMetrics(store);
+    await this.startChecks(store);
     // After the metric store and before alerting, so the first rule evaluation sees database metrics.
-    await this.startDatabases(this.store);
+    await this.optional('databases', () => this.startDatabases(store));
     // Runbooks before alerting, so an incident opened by the first evaluation finds them.
-    await this.startRunbooks(this.store);
-    await this.startAlerting(this.store);
-    await this.startPitr(this.store);
+    await this.startRunbooks(store);
+    await this.startAlerting(store);
+    await this.optional('backups', () => this.startBackups(store));
+    await this.optional('pitr', () => this.startPitr(store));
     // Drills restore through the backup service, so they start after it.
-    if (this.backups) await this.startDrills(this.store, this.backups);
+    const backups = this.backups;
+    if (backups) await this.optional('drills', () => this.startDrills(store, backups));
+  }
+
+  /**
+   * Starts a part that monitoring does not depend on: if it fails (a database URL, a backup folder),
+   * it is logged and its routes answer 503, while checks, alerts and incidents keep running.
+   */
+  private async optional(part: string, start: () => Promise<void>): Promise<void> {
+    try {
+      await start();
+    } catch (error) {
+      this.logger.error(
+        { err: error, part },
+        `${part} did not start: ${(error as Error).message}; the rest of Opsbook runs, fix the config and restart`,
+      );
+      await this.event({
+        kind: 'opsbook.part_failed',
+        severity: 'error',
+        message: `${part} did not start: ${(error as Error).message}`,
+        data: { part },
+      });
+    }
   }
 
   /** Disaster-recovery drills (guide 9.3): scheduled per database, reports under <backups.dir>/drills. */
@@ -314,7 +341,17 @@ export class Opsbook {
       this.logger.error({ path: d.path }, `runbook rejected: ${formatDiagnostic(d)}`);
     // Runs started for an incident show on its timeline; changes before incidents start are buffered.
     this.runbookTimeline = new RunbookTimeline(this.logger);
-    engine.observe(this.runbookTimeline.observe);
+    const timeline = this.runbookTimeline;
+    engine.observe((change) => {
+      timeline.observe(change);
+      const incident = change.run.trigger.incident;
+      this.events.publish({
+        type: 'runbook',
+        id: change.run.id,
+        status: change.run.status,
+        incident: typeof incident === 'string' ? incident : null,
+      });
+    });
     await engine.resume();
     engine.startSweeper(10_000);
     this.runbooks = engine;
@@ -404,6 +441,7 @@ export class Opsbook {
       onOpened: (incident, labels) => void this.runRunbooksFor(incident.id, labels),
       onChanged: (incident, opened) => {
         this.incidentChanged(incident);
+        this.events.publish({ type: 'incident', id: incident.id, stage: incident.stage, opened });
         this.oncall?.escalations.incidentChanged(incident, opened);
         // The draft is there as soon as the incident reaches post-incident, not at the next sweep.
         if (incident.stage === 'post-incident')
@@ -443,6 +481,13 @@ export class Opsbook {
         update: (changes) => {
           dispatcher.update(changes);
           incidents.update(changes);
+          for (const a of changes)
+            this.events.publish({
+              type: 'alert',
+              id: a.fingerprint,
+              status: a.status,
+              service: a.labels.service ?? null,
+            });
         },
       },
       externalUrl: this.externalUrl,
@@ -495,6 +540,18 @@ export class Opsbook {
         this.metrics.probeDuration.observe({ kind: definition.probe.kind }, outcome.latencyMs / 1000);
       },
       onLag: (lag) => this.metrics.scheduleLag.observe(lag / 1000),
+      // Announced once written, so a client refetching on the notice reads the new state.
+      onEvent: (event) => {
+        const to = (JSON.parse(event.data) as { to?: string }).to;
+        if (!event.check_id || !event.service_id || !to) return;
+        const notice = {
+          type: 'check' as const,
+          id: event.check_id,
+          service: event.service_id,
+          status: to as 'unknown' | 'healthy' | 'unhealthy',
+        };
+        void checks.flush().then(() => this.events.publish(notice));
+      },
     });
     this.checks = checks;
     const backfilled = await backfillRollups(store, checks.rollups, Date.now(), this.config.retention);
@@ -572,6 +629,21 @@ export class Opsbook {
 
   /** Applies a changed config file; an invalid one is rejected and the running config stays. */
   async reload(): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
+    try {
+      return await this.applyReload();
+    } catch (error) {
+      // A part that fails to take the new config must not take the process down (SIGHUP, file watch).
+      const message = `config reload failed part way: ${(error as Error).message}`;
+      this.logger.error({ err: error }, message);
+      await this.event({ kind: 'config.rejected', severity: 'error', message, data: {} });
+      return {
+        applied: false,
+        diagnostics: [{ file: this.options.configFile, line: 0, column: 0, path: '', message }],
+      };
+    }
+  }
+
+  private async applyReload(): Promise<{ applied: boolean; diagnostics: Diagnostic[] }> {
     const loaded = loadConfigFile(this.options.configFile, this.options.env);
     if (!loaded.ok) {
       for (const d of loaded.diagnostics)
@@ -703,6 +775,8 @@ export class Opsbook {
     await this.checks?.stop();
     await this.metricStore?.stop();
     await this.event({ kind: 'opsbook.stopped', severity: 'info', message: 'Opsbook stopped', data: {} });
+    // Open event streams would otherwise keep the server from closing.
+    this.events.close();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
       this.server.close(() => resolve());

@@ -67,7 +67,8 @@ const types = {
 async function openPostgres(options: StoreOptions): Promise<Store> {
   // pg lets the connection string's (absent) password win over a `password` option, so it goes in the URL.
   const withPassword = new URL(options.url);
-  if (options.password !== undefined) withPassword.password = options.password;
+  // The setter does not escape "%", so a password like p%41ss would reach pg as pAss.
+  if (options.password !== undefined) withPassword.password = encodeURIComponent(options.password);
   const pool = new pg.Pool({
     connectionString: withPassword.toString(),
     max: options.maxConnections ?? 10,
