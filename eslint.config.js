@@ -1,7 +1,17 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', 'packages/web/dist/**', 'coverage/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'data/**',
+      'packages/web/dist/**',
+      'packages/server/static/**',
+      'test-results/**',
+      'coverage/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     languageOptions: {

@@ -14,3 +14,4 @@ export * from './databases.js';
 export * from './drills.js';
 export * from './backups.js';
 export * from './pitr.js';
+export * from './stream.js';

@@ -22,6 +22,8 @@ import { databaseRoutes, type DatabaseRoutesDeps } from './routes/databases.rout
 import { drillRoutes, type DrillRoutesDeps } from './routes/drills.routes.js';
 import { backupRoutes, type BackupRoutesDeps } from './routes/backups.routes.js';
 import { oncallRoutes, type OncallRoutesDeps } from './routes/oncall.routes.js';
+import { mountStream, type SseDeps } from './sse.js';
+import { mountConsole } from './static.js';
 
 export interface AppDeps
   extends
@@ -36,7 +38,8 @@ export interface AppDeps
     DatabaseRoutesDeps,
     DrillRoutesDeps,
     BackupRoutesDeps,
-    OncallRoutesDeps {
+    OncallRoutesDeps,
+    SseDeps {
   lifecycle: Lifecycle;
   logger: Logger;
   selfMetrics: SelfMetrics;
@@ -97,5 +100,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       description: 'Checks, services and events of an Opsbook instance. Times are epoch milliseconds.',
     },
   });
+  mountStream(app, deps);
+  // Last: its catch-all answers the console's client routes with index.html.
+  mountConsole(app);
   return app;
 }

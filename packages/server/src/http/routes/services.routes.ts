@@ -1,5 +1,5 @@
-import { createRoute } from '@hono/zod-openapi';
-import { ErrorBody, ServiceList } from '@opsbook/contracts';
+import { createRoute, z } from '@hono/zod-openapi';
+import { CheckHealth, ErrorBody, ServiceList } from '@opsbook/contracts';
 import { newRouter, type AppDeps } from '../app.js';
 
 export function serviceRoutes(deps: AppDeps) {
@@ -10,12 +10,28 @@ export function serviceRoutes(deps: AppDeps) {
       path: '/services',
       tags: ['services'],
       summary: 'Services with their owner, environment and health',
+      request: {
+        query: z.object({
+          q: z.string().optional().describe('part of the name, owner, environment or a tag; any case'),
+          status: CheckHealth.optional(),
+        }),
+      },
       responses: {
-        200: { description: 'All services', content: { 'application/json': { schema: ServiceList } } },
+        200: { description: 'Services, by name', content: { 'application/json': { schema: ServiceList } } },
         503: { description: 'Store not ready', content: { 'application/json': { schema: ErrorBody } } },
       },
     }),
-    async (c) => c.json({ items: await deps.queries().services() }, 200),
+    async (c) => {
+      const { q, status } = c.req.valid('query');
+      const needle = q?.trim().toLowerCase();
+      const items = (await deps.queries().services()).filter(
+        (s) =>
+          (!status || s.status === status) &&
+          (!needle ||
+            [s.name, s.owner, s.environment, ...s.tags].some((v) => v.toLowerCase().includes(needle))),
+      );
+      return c.json({ items }, 200);
+    },
   );
   return router;
 }

@@ -1,0 +1,121 @@
+// One runbook run: each step with its state and evidence, and the tick, approve and reject buttons.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { get, post, type Run } from '../api.js';
+import { requireActor, useActor } from '../actor.js';
+import { ago } from '../format.js';
+import { Problem, Status } from './ui.js';
+
+export function RunView({ id }: { id: string }) {
+  const run = useQuery({ queryKey: ['run', id], queryFn: () => get<Run>(`/runbook-runs/${id}`) });
+  if (run.error) return <Problem error={run.error} />;
+  if (!run.data) return <p className="muted">Loading run {id}…</p>;
+  const r = run.data;
+  return (
+    <article className="run" aria-label={`Runbook run ${r.title}`}>
+      <h3>
+        {r.title} <Status value={r.status} />{' '}
+        <span className="muted">
+          started {ago(r.createdAt)} by {r.startedBy}
+        </span>
+      </h3>
+      <ol className="steps">
+        {r.steps.map((step) => (
+          <li key={step.id} className={`step ${step.status}`}>
+            <div className="step-head">
+              <Status value={step.status} /> <strong>{step.title}</strong>{' '}
+              <span className="muted">
+                {step.kind}
+                {step.destructive ? ' · destructive' : ''}
+                {step.actor ? ` · by ${step.actor}` : ''}
+              </span>
+            </div>
+            {step.message && <p className="step-message">{step.message}</p>}
+            {Object.keys(step.evidence).length > 0 && (
+              <details>
+                <summary>Evidence</summary>
+                <pre>{JSON.stringify(step.evidence, null, 2)}</pre>
+              </details>
+            )}
+            {step.status === 'waiting' && (
+              <StepActions run={r} stepId={step.id} kind={step.kind} title={step.title} />
+            )}
+          </li>
+        ))}
+      </ol>
+    </article>
+  );
+}
+
+function StepActions({
+  run,
+  stepId,
+  kind,
+  title,
+}: {
+  run: Run;
+  stepId: string;
+  kind: string;
+  title: string;
+}) {
+  const actor = useActor();
+  const client = useQueryClient();
+  const [reason, setReason] = useState('');
+  const act = useMutation({
+    mutationFn: (action: 'tick' | 'approve' | 'reject') => {
+      const name = requireActor(actor);
+      const body =
+        action === 'tick'
+          ? { actor: name }
+          : { actor: name, roles: actor.roles, ...(reason ? { reason } : {}) };
+      return post<Run>(`/runbook-runs/${run.id}/steps/${stepId}/${action}`, body);
+    },
+    onSuccess: (updated) => {
+      client.setQueryData(['run', run.id], updated);
+      void client.invalidateQueries({ queryKey: ['runs'] });
+    },
+  });
+  return (
+    <div className="step-actions">
+      {kind === 'approval' ? (
+        <>
+          <label>
+            Reason{' '}
+            <input
+              value={reason}
+              onChange={(e) => setReason(e.target.value)}
+              aria-label={`Reason for ${title}`}
+            />
+          </label>
+          <button
+            type="button"
+            onClick={() => act.mutate('approve')}
+            disabled={act.isPending}
+            aria-label={`Approve ${title}`}
+          >
+            Approve
+          </button>
+          <button
+            type="button"
+            className="danger"
+            onClick={() => act.mutate('reject')}
+            disabled={act.isPending}
+            aria-label={`Reject ${title}`}
+          >
+            Reject
+          </button>
+        </>
+      ) : (
+        <button
+          type="button"
+          onClick={() => act.mutate('tick')}
+          disabled={act.isPending}
+          aria-label={`Tick ${title}`}
+        >
+          Mark done
+        </button>
+      )}
+      <Problem error={act.error} />
+    </div>
+  );
+}
