@@ -24,14 +24,32 @@ try {
   process.exit(error instanceof ConfigInvalidError ? 2 : 1);
 }
 
+const ex = example.url;
+// The CLI talks to http://localhost:8080 unless told otherwise.
+const cliUrl =
+  opsbook.port === 8080
+    ? ''
+    : `\n  export OPSBOOK_URL=http://localhost:${opsbook.port}     so the opsbook CLI finds this server\n`;
 console.error(`
   Opsbook         http://localhost:${opsbook.port}   (API: /api/v1/checks, docs: /api/openapi.json)
-  example-service ${example.url}   (fault injection: PUT /admin/faults)
-  demo receiver   ${receiver.url}   (prints the notifications Opsbook sends)
+  example-service ${ex}   (fault injection: PUT /admin/faults)
+  demo receiver   ${receiver.url}   (prints the alerts, pages and status updates Opsbook sends)
+${cliUrl}
+  npx opsbook status                          services and checks
+  npx opsbook oncall                          who is on call: "On-call engineer", paged at the demo receiver
 
-  npx opsbook status                                            services and checks
-  curl -X PUT ${example.url}/admin/faults -d '{"errorRate":1}'   make it fail: HighErrorRate fires in ~2 min
-  npx opsbook alerts                                            pending, then firing
+  An incident, end to end (README: "Incidents in the quick start"):
+  curl -X PUT ${ex}/admin/faults -d '{"latencyMs":2000}'
+                                              the orders API answers in 2 s: ServiceUnavailable fires in ~2 min,
+                                              opens INC-1 (SEV1), runs its runbook and pages you
+  npx opsbook incidents                       open incidents and their ack timer (SEV1: 15 min)
+  npx opsbook incidents show INC-1            the timeline: probe results, error rate, latency, the page
+  npx opsbook incidents ack INC-1             stops the escalation (else the team lead is paged after 5 min)
+  curl -X DELETE ${ex}/admin/faults
+  npx opsbook incidents resolve INC-1         then: npx opsbook incidents postmortem INC-1 --markdown
+
+  curl -X PUT ${ex}/admin/faults -d '{"errorRate":1}'   or fail requests: HighErrorRate fires in ~2 min
+  npx opsbook alerts                          pending, then firing
 `);
 
 process.on('SIGHUP', () => void opsbook.reload());

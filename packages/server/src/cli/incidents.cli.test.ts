@@ -39,7 +39,14 @@ describe('opsbook incidents', () => {
       file,
       `storage: { url: "sqlite:${join(dir, 'ops.db')}" }
 alerting: { defaultRules: false }
+notifications:
+  receivers:
+    # Nothing listens there: a status update is queued in the outbox and retried.
+    - name: status-hook
+      webhook: { url: "http://127.0.0.1:9/hook" }
+  route: { receiver: status-hook }
 incidents:
+  channels: [status-hook]
   severities:
     SEV4: { respondWithin: 1s }
 `,
@@ -149,6 +156,19 @@ incidents:
       expect(bad.stderr).toMatch(/"fixing" is not a stage; use one of detection, triage/);
       expect(note.code).toBe(0);
 
+      const [status, unknownReceiver] = await Promise.all([
+        cli(['incidents', 'status', id, 'Mitigated:', 'rolled', 'back']),
+        cli(['incidents', 'status', id, 'hello', '--to', 'nowhere']),
+      ]);
+      expect(status.stdout.trim()).toBe(`status update for ${id} queued to status-hook`);
+      expect(unknownReceiver.code).toBe(1);
+      expect(unknownReceiver.stderr).toMatch(/nowhere/);
+      const queued = await call(
+        'GET',
+        `/api/v1/notifications?groupKey=${encodeURIComponent(`incident/${id}/status`)}`,
+      );
+      expect(queued.body.items).toHaveLength(1);
+
       const [show, json, early, back] = await Promise.all([
         cli(['incidents', 'show', id]),
         cli(['incidents', 'show', id, '--json']),
@@ -165,6 +185,7 @@ incidents:
       expect(show.stdout).toMatch(/detection .* → triage .*\(bob\) → investigation/);
       expect(show.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}ack\s+bob: Acknowledged by bob$/m);
       expect(show.stdout).toMatch(/note\s+tester: rolled back release 1.4.2$/m);
+      expect(show.stdout).toMatch(/status\s+tester: Status update: Mitigated: rolled back$/m);
       expect(JSON.parse(json.stdout).timeline.map((t: any) => t.kind)).toEqual(
         expect.arrayContaining(['status', 'ack', 'stage', 'assign', 'note']),
       );

@@ -276,6 +276,34 @@ export function registerIncidentCommands(program: Command): void {
     }),
   );
 
+  withCommon(
+    incidents
+      .command('status')
+      .description(
+        'communicate status: post an update to the incident channels (or --to receivers), on the timeline too',
+      )
+      .argument('<id>', 'the incident id')
+      .argument('<text...>', 'the update, e.g. "Mitigated: rolled back; watching error rate"')
+      .option('--to <receivers>', 'comma-separated receiver names instead of incidents.channels'),
+  ).action((id: string, words: string[], options: Common & { to?: string }) =>
+    run(options, async () => {
+      const posted = await postJson<{ incidentId: string; receivers: string[] }>(
+        apiUrl(options.url),
+        `/api/v1/incidents/${incidentId(id)}/status-updates`,
+        {
+          text: words.join(' '),
+          actor: actorName(options.as),
+          ...(options.to ? { receivers: options.to.split(',').map((r) => r.trim()) } : {}),
+        },
+      );
+      if (options.json) printJson(posted);
+      else
+        process.stdout.write(
+          `status update for ${posted.incidentId} queued to ${posted.receivers.join(', ')}\n`,
+        );
+    }),
+  );
+
   change(
     'resolve',
     'resolve: the response is over, move to post-incident',

@@ -112,7 +112,7 @@ steps:
         /^restart-web\s+Restart the web tier\s+4 \(1 destructive\)\s+by hand\s+tier, replicas$/m,
       );
       expect(list.stdout).toMatch(
-        /^service-unavailable\s+Service Unavailable\s+9\s+alerts ServiceUnavailable; by hand/m,
+        /^service-unavailable\s+Service Unavailable\s+11\s+alerts ServiceUnavailable; by hand/m,
       );
       expect(JSON.parse(json.stdout).items.map((r: any) => r.id)).toEqual(
         expect.arrayContaining(['database-issues', 'security-incident', 'restart-web', 'broken-probe']),

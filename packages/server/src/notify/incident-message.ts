@@ -17,7 +17,10 @@ export function parseIncidentGroupKey(groupKey: string): { id: string; lane: Inc
 
 /** "alice (level 1)", with the loop once the policy has gone round. */
 export function pageTarget(page: NonNullable<IncidentMessage['page']>): string {
-  return `${page.target} (level ${page.level}${page.loop > 1 ? `, loop ${page.loop}` : ''})`;
+  const where = `level ${page.level}${page.loop > 1 ? `, loop ${page.loop}` : ''}`;
+  // A schedule's person comes as "alice (on call for Primary)": one parenthesis, not two in a row.
+  const via = /^(.+) \(([^()]+)\)$/.exec(page.target);
+  return via ? `${via[1]} (${where}, ${via[2]})` : `${page.target} (${where})`;
 }
 
 /** The first line of a status update, short enough for a title. */

@@ -392,4 +392,43 @@ describe.each(ENGINES)('escalation on %s', (engine) => {
     const state = await second.escalations.state('INC-1');
     expect(state.history.map((p) => p.status)).toEqual(['sent']);
   });
+
+  it('pages nobody for changes the incident service reports after on-call stopped', async () => {
+    const notifier = new RecordingNotifier();
+    const r = await start(notifier);
+    await r.escalations.stop();
+    // What incidents.stop() may still do: report an incident that opened while on-call was stopping.
+    const id = await open(r, ['shop']);
+    await r.escalations.tick();
+    await settle(r);
+    expect(notifier.log).toEqual([]);
+    expect((await r.escalations.state(id)).status).toBe('none');
+  });
+
+  it('an acknowledgement during a step stops the pages that step has not sent yet', async () => {
+    const notifier = new RecordingNotifier();
+    const r = await start(
+      notifier,
+      team({
+        escalationPolicies: [
+          { id: 'pair', services: ['pair'], levels: [{ notify: [{ person: 'ann' }, { person: 'ben' }] }] },
+        ],
+      }),
+    );
+    // Ann answers her page at once; the step read the incident before and would page Ben next.
+    const page = notifier.page.bind(notifier);
+    notifier.page = async (request) => {
+      await page(request);
+      await r.incidents.acknowledge(request.incident.id, 'ann');
+    };
+    const id = await open(r, ['pair']);
+    await settle(r);
+    expect(notifier.log).toEqual([['ann', 1, 1]]);
+    const state = await r.escalations.state(id);
+    expect(state.status).toBe('acknowledged');
+    expect(state.history.map((p) => [p.person, p.status, p.error])).toEqual([
+      ['ann', 'sent', null],
+      ['ben', 'failed', 'not sent: the incident was acknowledged or ended first'],
+    ]);
+  });
 });

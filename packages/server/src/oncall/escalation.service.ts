@@ -60,6 +60,8 @@ export class EscalationService {
   private readonly now: () => number;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  /** After stop(): the incident service may still report changes while it stops; they page nobody. */
+  private stopped = false;
 
   constructor(private readonly options: EscalationServiceOptions) {
     this.now = options.now ?? Date.now;
@@ -84,6 +86,7 @@ export class EscalationService {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.idle();
@@ -100,6 +103,7 @@ export class EscalationService {
 
   /** IncidentService.onChanged: an opened incident starts escalating; acknowledged or ended stops it. */
   incidentChanged(incident: Incident, opened: boolean): void {
+    if (this.stopped) return;
     if (opened) this.background(() => this.begin(incident, 'opened'), incident.id);
     else if (this.active.has(incident.id) && !escalating(incident))
       this.background(() => this.halt(incident), incident.id);
@@ -107,7 +111,7 @@ export class EscalationService {
 
   /** IncidentService.onBreach: a missed response target pages the next level at once. */
   breached(event: BreachEvent): void {
-    if (event.target !== 'response') return;
+    if (this.stopped || event.target !== 'response') return;
     this.background(async () => {
       if (this.active.has(event.incident.id)) await this.step(event.incident.id, 'breach');
       else if (!(await this.options.repository.escalation(event.incident.id)))
@@ -118,6 +122,7 @@ export class EscalationService {
 
   /** Pages every level that is due; start() runs it periodically. */
   tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return this.enqueue(async () => {
       const now = this.now();
       for (const row of [...this.active.values()]) {
@@ -402,6 +407,16 @@ export class EscalationService {
       receivers,
       reason: page.reason,
     };
+    // The step read the incident before resolving schedules and earlier pages: an acknowledgement
+    // may have landed since, and its halt waits in the queue behind this step.
+    if (!(await this.stillEscalating(incident.id))) {
+      await this.options.repository.markPage(
+        page.id,
+        'failed',
+        'not sent: the incident was acknowledged or ended first',
+      );
+      return;
+    }
     try {
       await this.options.notifier.page({
         incident,
@@ -429,6 +444,16 @@ export class EscalationService {
         SYSTEM_ACTOR,
         { ...data, error: message },
       );
+    }
+  }
+
+  private async stillEscalating(incidentId: string): Promise<boolean> {
+    try {
+      const { timeline: _timeline, ...incident } = await this.options.incidents.get(incidentId);
+      return escalating(incident as Incident);
+    } catch (error) {
+      if (error instanceof NotFoundError) return false;
+      throw error;
     }
   }
 

@@ -91,6 +91,9 @@ describe('incident message titles', () => {
     expect(title(notification(message({ page: { target: 'alice', level: 2, loop: 3 } })))).toBe(
       '[SEV1] INC-7 Payment API down — paged: alice (level 2, loop 3)',
     );
+    expect(
+      title(notification(message({ page: { target: 'alice (on call for Primary)', level: 1, loop: 1 } }))),
+    ).toBe('[SEV1] INC-7 Payment API down — paged: alice (level 1, on call for Primary)');
     expect(title(notification(STATUS))).toBe(
       '[SEV2] INC-7 status update: Rolled back release 2026.11.3; error rate is falling.',
     );
