@@ -250,7 +250,6 @@ describe('default rule names', () => {
       /no default rule "HighCpuUtilisation"; they are .*HighCpuUtilization/,
     );
   });
-
 });
 
 describe('databases', () => {

@@ -1,6 +1,7 @@
 // The advisor's rules, one typed table (pghero's checks). Each reads a snapshot and returns findings
 // with evidence and the SQL that would fix them; Opsbook never runs that SQL by itself.
 import type { DatabaseSnapshot, Finding, FindingSeverity, IndexRow } from '@opsbook/contracts';
+import { quoteIdent, redactQuery } from './sql-text.js';
 import type { Thresholds } from './thresholds.schema.js';
 
 export interface AdvisorContext {
@@ -27,34 +28,11 @@ const MIN_CACHE_BLOCKS = 1_000;
 /** Per rule, so one noisy problem cannot bury the others. */
 const MAX_PER_RULE = 20;
 
-export function quoteIdent(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) && !RESERVED.has(name) ? name : `"${name.replaceAll('"', '""')}"`;
-}
-const RESERVED = new Set([
-  'user',
-  'order',
-  'group',
-  'table',
-  'select',
-  'where',
-  'from',
-  'index',
-  'limit',
-  'offset',
-  'default',
-  'check',
-  'column',
-  'primary',
-  'references',
-  'grant',
-  'all',
-  'end',
-]);
 const qualified = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
@@ -178,8 +156,8 @@ export const ADVISOR_RULES: AdvisorRule[] = [
           'long-running',
           String(q.pid),
           'warning',
-          `Query running for ${formatDuration(q.durationMs)} (pid ${q.pid}): ${shortQuery(q.query, 60)}`,
-          { ...q },
+          `Query running for ${formatDuration(q.durationMs)} (pid ${q.pid}): ${shortQuery(redactQuery(q.query), 60)}`,
+          { ...q, query: redactQuery(q.query) },
           {
             sql: `SELECT pg_cancel_backend(${q.pid});`,
             destructive: true,
@@ -209,12 +187,12 @@ export const ADVISOR_RULES: AdvisorRule[] = [
             blockingPid: pid,
             blockingUser: first.blockingUser,
             blockingState: first.blockingState,
-            blockingQuery: first.blockingQuery,
+            blockingQuery: redactQuery(first.blockingQuery),
             blockingDurationMs: first.blockingDurationMs,
             blocked: pairs.map((p) => ({
               pid: p.blockedPid,
               user: p.blockedUser,
-              query: p.blockedQuery,
+              query: redactQuery(p.blockedQuery),
               waitingMs: p.blockedDurationMs,
             })),
           },
@@ -243,7 +221,7 @@ export const ADVISOR_RULES: AdvisorRule[] = [
             String(s.pid),
             'warning',
             `Session idle in transaction for ${formatDuration(s.durationMs)} (pid ${s.pid}, ${s.user ?? 'unknown user'})`,
-            { ...s },
+            { ...s, query: redactQuery(s.query) },
             {
               sql: `SELECT pg_terminate_backend(${s.pid});`,
               destructive: true,

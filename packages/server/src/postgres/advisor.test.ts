@@ -64,7 +64,7 @@ describe('advisor rules', () => {
     expect(xid(1.6e9)).toEqual([]);
     expect(xid(1.4e9)[0]).toMatchObject({
       severity: 'warning',
-      fix: { sql: 'VACUUM (FREEZE, ANALYZE) public."Orders";', destructive: false },
+      fix: { sql: 'VACUUM (FREEZE, ANALYZE) "public"."Orders";', destructive: false },
     });
     expect(xid(5e7)[0]!.severity).toBe('critical');
   });

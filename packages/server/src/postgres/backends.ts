@@ -7,6 +7,7 @@ import { ACTIVITY, OPSBOOK_TAG } from './collector.queries.js';
 import { activityRow } from './collector.js';
 import type { PgConnection } from './pg-connection.js';
 import { PgError } from './pg-connection.js';
+import { redactQuery } from './sql-text.js';
 
 export interface BackendRequest {
   pid: number;
@@ -21,16 +22,6 @@ export interface BackendRequest {
 const AUDIT_QUERY_CHARS = 500;
 /** How long to watch the backend after signalling it, to report whether it stopped. */
 const SETTLE_MS = 3_000;
-
-/** Query text for the audit log: string literals and dollar-quoted bodies (passwords live there) go. */
-export function redactQuery(query: string): string {
-  const redacted = query
-    .replace(/\$([A-Za-z_][A-Za-z0-9_]*)?\$[\s\S]*?\$\1\$/g, "'***'")
-    .replace(/'(?:[^']|'')*'/g, "'***'")
-    .replace(/\s+/g, ' ')
-    .trim();
-  return redacted.length > AUDIT_QUERY_CHARS ? `${redacted.slice(0, AUDIT_QUERY_CHARS - 3)}...` : redacted;
-}
 
 export class Backends {
   constructor(
@@ -103,7 +94,7 @@ export class Backends {
         `no session with pid ${pid} on database ${database}; list them with GET /api/v1/databases/${database}/backends`,
       );
     }
-    const query = redactQuery(target.query);
+    const query = redactQuery(target.query, AUDIT_QUERY_CHARS);
 
     let signalled: boolean;
     try {

@@ -1,6 +1,6 @@
 // SHA-256 of every file of a backup, written as SHA256SUMS in the format `sha256sum -c` reads.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type BigIntStats } from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { ManifestFile } from './backup.types.js';
@@ -20,28 +20,82 @@ export class ChecksumError extends Error {
   }
 }
 
+/** SHA-256 (with SHA-NI) outruns 64 KiB reads, the stream default; 1 MiB reads halve the time. */
+const READ_BYTES = 1024 * 1024;
+
 export async function sha256File(path: string, onBytes?: (bytes: number) => void): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) {
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_BYTES })) {
     hash.update(chunk as Buffer);
     onBytes?.((chunk as Buffer).length);
   }
   return hash.digest('hex');
 }
 
+/**
+ * Hashes data files while pg_dump is still writing others (it reports each table it finishes), so
+ * little is left to hash once it exits. A hash is reused only if the file's size and mtime are
+ * unchanged since it was taken; anything else is hashed again by checksumTree.
+ */
+export class EarlyChecksums {
+  private readonly hashes = new Map<string, { size: bigint; mtimeNs: bigint; sha256: string }>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly signal?: AbortSignal) {}
+
+  /** Queues the data file of pg_dump's TOC entry `dumpId` ("3354.dat.gz") in `dir`; one file at a time. */
+  addDataFile(dir: string, dumpId: string): void {
+    this.queue = this.queue.then(async () => {
+      if (this.signal?.aborted) return;
+      try {
+        const name = (await readdir(dir)).find((n) => n.startsWith(`${dumpId}.dat`));
+        if (!name) return;
+        const path = join(dir, name);
+        const before = await stat(path, { bigint: true });
+        const sha256 = await sha256File(path);
+        const after = await stat(path, { bigint: true });
+        if (before.size === after.size && before.mtimeNs === after.mtimeNs)
+          this.hashes.set(path, { size: after.size, mtimeNs: after.mtimeNs, sha256 });
+      } catch {
+        // hashed again at the end
+      }
+    });
+  }
+
+  /** Resolves once every queued file is hashed. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  /** The early hash of `path`, if the file has not changed since. */
+  lookup(path: string, current: BigIntStats): string | undefined {
+    const early = this.hashes.get(path);
+    return early && early.size === current.size && early.mtimeNs === current.mtimeNs
+      ? early.sha256
+      : undefined;
+  }
+}
+
 /** Every file under `root/dir`, hashed, with paths relative to root ("dump/toc.dat"), sorted. */
-export async function checksumTree(root: string, dir: string): Promise<ManifestFile[]> {
+export async function checksumTree(
+  root: string,
+  dir: string,
+  early?: EarlyChecksums,
+): Promise<ManifestFile[]> {
+  await early?.settled();
   const files: ManifestFile[] = [];
   const walk = async (folder: string): Promise<void> => {
     for (const entry of await readdir(folder, { withFileTypes: true })) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile())
+      else if (entry.isFile()) {
+        const stats = await stat(path, { bigint: true });
         files.push({
           path: relative(root, path).split(sep).join('/'),
-          bytes: (await stat(path)).size,
-          sha256: await sha256File(path),
+          bytes: Number(stats.size),
+          sha256: early?.lookup(path, stats) ?? (await sha256File(path)),
         });
+      }
     }
   };
   await walk(join(root, dir));

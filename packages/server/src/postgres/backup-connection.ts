@@ -31,9 +31,22 @@ export function connectionOf(
   return { url: url.toString(), password, dbname: dbnameOf(url), server: serverOf(url) };
 }
 
-/** A URL given at run time (restore --target-url): its password, if any, is used and then hidden. */
-export function connectionOfUrl(text: string): PgConnection {
-  const url = parseUrl(text, 'targetUrl');
+/** Query parameters a run-time URL may carry; the rest could point the connection elsewhere. */
+const URL_PARAMETERS = new Set(['sslmode', 'application_name']);
+
+/**
+ * A URL given at run time (restore --target-url, drill scratchUrl): its password, if any, is used and
+ * then hidden. libpq and pg let `?host=`/`?port=` override the host:port a caller compares with the
+ * source's before lending it the source's password, so only harmless parameters are accepted.
+ */
+export function connectionOfUrl(text: string, field = 'targetUrl'): PgConnection {
+  const url = parseUrl(text, field);
+  const refused = [...new Set(url.searchParams.keys())].filter((key) => !URL_PARAMETERS.has(key));
+  if (refused.length > 0)
+    throw new InputError(
+      `${field} may not carry the query parameter${refused.length > 1 ? 's' : ''} ${refused.join(', ')}; only ${[...URL_PARAMETERS].join(' and ')} are allowed: put host, port and user in the URL itself (postgres://user@host:port/dbname)`,
+      field,
+    );
   const password = url.password ? decodeURIComponent(url.password) : undefined;
   url.password = '';
   return { url: url.toString(), password, dbname: dbnameOf(url), server: serverOf(url) };
@@ -86,9 +99,8 @@ export function toolEnv(connection: PgConnection, applicationName: string): Node
   return env;
 }
 
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+// backup-dump.ts still imports it from here.
+export { quoteIdent } from './sql-text.js';
 
 function parseUrl(text: string, field: string): URL {
   try {

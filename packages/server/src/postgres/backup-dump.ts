@@ -3,11 +3,12 @@
 // end, so a crash never leaves a folder that looks like a complete backup.
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { IntegrationError } from '../errors.js';
 import type { BackupPolicy } from './backup.schema.js';
-import type { BackupManifest, ManifestTable } from './backup.types.js';
-import { checksumTree, DUMP_DIR, MANIFEST_FILE, writeSums } from './backup-checksums.js';
+import type { BackupManifest, BackupTimings, ManifestTable } from './backup.types.js';
+import { checksumTree, DUMP_DIR, EarlyChecksums, MANIFEST_FILE, writeSums } from './backup-checksums.js';
 import {
   cancelRunningQuery,
   newClient,
@@ -33,6 +34,8 @@ export interface DumpOptions {
 }
 
 const APP = 'opsbook-backup';
+/** pg_dump --verbose, parallel mode: a table's data file is complete ("finished item 3354 TABLE DATA orders"). */
+const FINISHED_DATA = /^pg_dump: finished item (\d+) TABLE DATA /;
 
 export function partialFolder(folder: string): string {
   return join(dirname(folder), `.${basename(folder)}.partial`);
@@ -71,6 +74,10 @@ export async function dumpDatabase(options: DumpOptions): Promise<BackupManifest
     const snapshotAt = options.now();
     const tables = await listTables(client);
 
+    const dumpDir = join(partial, DUMP_DIR);
+    const early = new EarlyChecksums(options.signal);
+    const dumpStarted = performance.now();
+    let dumpEnded = 0;
     const dump = runTool({
       command: pgDump,
       args: [
@@ -78,28 +85,44 @@ export async function dumpDatabase(options: DumpOptions): Promise<BackupManifest
         `--jobs=${options.policy.jobs}`,
         `--compress=${options.policy.compression}`,
         `--snapshot=${snap.snapshot}`,
-        `--file=${join(partial, DUMP_DIR)}`,
+        `--file=${dumpDir}`,
         '--no-password',
+        '--verbose',
         `--dbname=${options.connection.url}`,
       ],
       env: toolEnv(options.connection, APP),
       signal: options.signal,
       secrets: options.connection.password ? [options.connection.password] : [],
-    });
+      onStderrLine: (line) => {
+        const finished = FINISHED_DATA.exec(line);
+        if (finished) early.addDataFile(dumpDir, finished[1]!);
+      },
+    }).finally(() => (dumpEnded = performance.now()));
     // Counted while pg_dump runs: the transaction keeps the snapshot, so both see the same rows.
     const counted = countRows(client, tables, options.sampleRows).catch((error: Error) => error);
     const result = await dump;
     const counts = await counted;
+    const countsEnded = performance.now();
     await client.query('ROLLBACK').catch(() => {});
     if (result.aborted) throw new IntegrationError('the backup was cancelled');
     if (result.code !== 0)
-      throw new IntegrationError(`pg_dump exited with ${result.code}: ${stderrTail(result.stderr)}`);
+      throw new IntegrationError(
+        `pg_dump exited with ${result.code}: ${stderrTail(withoutProgress(result.stderr))}`,
+      );
     if (counts instanceof Error)
       throw new IntegrationError(`counting rows in the snapshot failed: ${counts.message}`, {
         cause: counts,
       });
 
-    const files = await checksumTree(partial, DUMP_DIR);
+    const checksumStarted = performance.now();
+    const files = await checksumTree(partial, DUMP_DIR, early);
+    const timings: BackupTimings = {
+      dumpMs: Math.round(dumpEnded - dumpStarted),
+      rowCountMs: Math.round(counts.rowCountMs),
+      sampleChecksumMs: Math.round(counts.sampleChecksumMs),
+      countsAfterDumpMs: Math.round(Math.max(0, countsEnded - dumpEnded)),
+      fileChecksumMs: Math.round(performance.now() - checksumStarted),
+    };
     const manifest: BackupManifest = {
       id: options.id,
       database: options.database,
@@ -112,9 +135,10 @@ export async function dumpDatabase(options: DumpOptions): Promise<BackupManifest
       format: 'directory',
       jobs: options.policy.jobs,
       compression: options.policy.compression,
-      tables: counts,
+      tables: counts.tables,
       files,
       sizeBytes: files.reduce((sum, f) => sum + f.bytes, 0),
+      timings,
     };
     await writeFile(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     await writeSums(partial, files);
@@ -129,6 +153,14 @@ export async function dumpDatabase(options: DumpOptions): Promise<BackupManifest
     options.signal?.removeEventListener('abort', stopClient);
     await client.end().catch(() => {});
   }
+}
+
+/** pg_dump's stderr without its --verbose progress lines, keeping errors, warnings and their details. */
+function withoutProgress(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((line) => !line.startsWith('pg_dump: ') || /^pg_dump: (error|warning|detail|hint):/.test(line))
+    .join('\n');
 }
 
 interface TableRow {
@@ -154,20 +186,27 @@ async function listTables(client: pg.Client): Promise<TableRow[]> {
 async function countRows(client: pg.Client, tables: TableRow[], sampleRows: number | undefined) {
   if (sampleRows !== undefined) await client.query(SAMPLE_SESSION_SQL);
   const out: ManifestTable[] = [];
+  let rowCountMs = 0;
+  let sampleChecksumMs = 0;
   for (const table of tables) {
     const relation = `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
+    const counting = performance.now();
     const { rows } = await one<{ rows: string }>(client, `SELECT count(*)::text AS rows FROM ${relation}`);
+    rowCountMs += performance.now() - counting;
     const entry: ManifestTable = {
       schema: table.schema,
       name: table.name,
       rows: Number(rows),
       bytes: Number(table.bytes),
     };
-    if (sampleRows !== undefined)
+    if (sampleRows !== undefined) {
+      const sampling = performance.now();
       entry.sampleChecksum = await computeSampleChecksum(client, table, sampleRows);
+      sampleChecksumMs += performance.now() - sampling;
+    }
     out.push(entry);
   }
-  return out;
+  return { tables: out, rowCountMs, sampleChecksumMs };
 }
 
 async function one<T extends object>(client: pg.Client, text: string): Promise<T> {

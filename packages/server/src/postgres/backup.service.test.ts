@@ -89,6 +89,17 @@ describe('backups with pg_dump, copies and restore', () => {
     expect(manifest.walLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     expect(manifest.snapshotAt).toBeGreaterThanOrEqual(manifest.startedAt);
     expect(manifest.finishedAt).toBeGreaterThanOrEqual(manifest.snapshotAt);
+    // Where the time went, to tune jobs, compression and drill.sampleRows.
+    const ms = expect.any(Number);
+    expect(manifest.timings).toEqual({
+      dumpMs: ms,
+      rowCountMs: ms,
+      sampleChecksumMs: ms,
+      countsAfterDumpMs: ms,
+      fileChecksumMs: ms,
+    });
+    expect(manifest.timings.dumpMs).toBeGreaterThan(0);
+    expect(manifest.timings.dumpMs).toBeLessThanOrEqual(manifest.finishedAt - manifest.startedAt);
     const tables = Object.fromEntries(
       manifest.tables.map((t: { schema: string; name: string; rows: number }) => [
         `${t.schema}.${t.name}`,

@@ -244,7 +244,7 @@ export class BackupService implements BackupApi {
 
   async restore(id: string, options: RestoreOptions): Promise<RestoreResult> {
     const record = await this.get(id);
-    const { source, target } = this.restoreEnds(record, options.targetUrl);
+    const { source, target } = this.restoreEnds(record, options.targetUrl, options.targetPassword);
     checkRestoreTarget(record, options.to, source, target, options.force);
     const { folder, cleanup } = await this.localOrFetched(record, options.signal);
     this.inUse.set(id, (this.inUse.get(id) ?? 0) + 1);
@@ -748,7 +748,7 @@ export class BackupService implements BackupApi {
   }
 
   /** Which servers a restore of `record` reads from and writes to. */
-  private restoreEnds(record: BackupRecord, targetUrl: string | undefined) {
+  private restoreEnds(record: BackupRecord, targetUrl: string | undefined, targetPassword?: string) {
     const config = this.databases.get(record.database);
     if (!config && !targetUrl)
       throw new InputError(
@@ -760,9 +760,13 @@ export class BackupService implements BackupApi {
       ? connectionOf(config, this.baseDir)
       : { url: '', password: undefined, dbname: record.manifest?.dbname ?? '', server: '' };
     let target = targetUrl ? connectionOfUrl(targetUrl) : undefined;
-    // The same server without a password in the URL: the configured one applies.
-    if (target && target.password === undefined && target.server === source.server)
-      target = { ...target, password: source.password };
+    // No password in the URL: the one given for the target (a drill's scratch server), else the
+    // configured one when it is the same server; never the source's password for another server.
+    if (target && target.password === undefined)
+      target = {
+        ...target,
+        password: targetPassword ?? (target.server === source.server ? source.password : undefined),
+      };
     return { source, target };
   }
 

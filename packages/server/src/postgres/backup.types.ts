@@ -43,6 +43,22 @@ export interface BackupManifest {
   tables: ManifestTable[];
   files: ManifestFile[];
   sizeBytes: number;
+  /** Where the backup's time went; absent in manifests written before it was recorded. */
+  timings?: BackupTimings;
+}
+
+/** Milliseconds per part of a backup, to see what to tune (jobs, compression, drill.sampleRows). */
+export interface BackupTimings {
+  /** pg_dump, from start to exit. */
+  dumpMs: number;
+  /** The exact row counts, run beside pg_dump in its snapshot. */
+  rowCountMs: number;
+  /** The drills' sample checksums, run beside pg_dump after each count. */
+  sampleChecksumMs: number;
+  /** How long the backup waited for counts and samples after pg_dump had finished. */
+  countsAfterDumpMs: number;
+  /** SHA-256 of every file, after pg_dump. */
+  fileChecksumMs: number;
 }
 
 export type BackupStatus = 'running' | 'succeeded' | 'failed';
@@ -83,6 +99,11 @@ export interface RestoreOptions {
   to: string;
   /** Connection URL of the target server; defaults to the source database's server. */
   targetUrl?: string;
+  /**
+   * Password for `targetUrl` when the URL has none (a drill's scratch server from its config); without
+   * it only a target on the source's own host:port gets the source's password.
+   */
+  targetPassword?: string;
   /** Restoring over the source database itself needs force (the CLI also asks to confirm). */
   force?: boolean;
   jobs?: number;

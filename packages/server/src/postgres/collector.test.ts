@@ -83,6 +83,8 @@ describe('PostgreSQL collector and advisor', () => {
     );
     for (let i = 0; i < 3; i++) await setup.query("SELECT count(*) FROM visits WHERE path = '/none'");
     for (let i = 0; i < 4; i++) await setup.query('SELECT pg_sleep(0.01)');
+    // A utility statement: pg_stat_statements of PostgreSQL 15 keeps its literal, and its time ranks it on top.
+    await setup.query("DO $body$ DECLARE note text := 'do-secret'; BEGIN PERFORM pg_sleep(0.3); END $body$");
     await setup.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
     await setup.query('SELECT pg_stat_force_next_flush()');
 
@@ -90,10 +92,10 @@ describe('PostgreSQL collector and advisor', () => {
     holder = await client(db.url);
     waiter = await client(db.url);
     sessions.push(sleeper, holder, waiter);
-    void sleeper.query('SELECT pg_sleep(120)').catch(() => {});
+    void sleeper.query("SELECT pg_sleep(120), 'secret-literal'").catch(() => {});
     await holder.query('BEGIN');
-    await holder.query('UPDATE locks SET v = 1 WHERE id = 1');
-    void waiter.query('UPDATE locks SET v = 2 WHERE id = 1').catch(() => {});
+    await holder.query("UPDATE locks SET v = 1 WHERE id = 1 AND 'holder-secret' <> ''");
+    void waiter.query("UPDATE locks SET v = 2 WHERE id = 1 AND $$waiter-secret$$ <> ''").catch(() => {});
 
     t = await openTestStore('sqlite');
     metrics = new MetricStore({
@@ -156,20 +158,22 @@ describe('PostgreSQL collector and advisor', () => {
     const long = snapshot.longRunning.find((q) => q.pid === pidOf(sleeper))!;
     expect(long).toMatchObject({
       state: 'active',
-      query: 'SELECT pg_sleep(120)',
+      query: "SELECT pg_sleep(120), '***'",
       application: 'collector-test',
     });
     expect(long.durationMs).toBeGreaterThanOrEqual(1000);
     expect(snapshot.blocking).toContainEqual(
       expect.objectContaining({
         blockedPid: pidOf(waiter),
-        blockedQuery: 'UPDATE locks SET v = 2 WHERE id = 1',
+        blockedQuery: "UPDATE locks SET v = 2 WHERE id = 1 AND '***' <> '***'",
+        blockingQuery: "UPDATE locks SET v = 1 WHERE id = 1 AND '***' <> '***'",
         blockingPid: pidOf(holder),
         blockingState: 'idle in transaction',
       }),
     );
     expect(snapshot.statements.status).toBe('installed');
     expect(snapshot.statements.slow.map((q) => q.query)).toContain('SELECT pg_sleep($1)');
+    expect(snapshot.statements.top.map((q) => q.query)).toContain("DO '***'");
     // Opsbook's own statements are tagged and left out.
     expect(snapshot.statements.top.every((q) => !q.query.includes('/* opsbook */'))).toBe(true);
     expect(snapshot.indexes.unused.map((i) => i.name)).toContain('orders_note_idx');
@@ -191,6 +195,22 @@ describe('PostgreSQL collector and advisor', () => {
     expect(snapshot.xid!.remaining).toBeGreaterThan(2e9);
     expect(snapshot.replication.slots).toContainEqual(expect.objectContaining({ name: slot, active: false }));
     expect(snapshot.errors).toEqual([]);
+  });
+
+  it('shows no literal of a live query in the database view, query lists, sessions or findings', async () => {
+    const shown = JSON.stringify([
+      service.view('main'),
+      await service.health('main'),
+      await service.backends('main'),
+      ...(await Promise.all(
+        (['long-running', 'blocking', 'idle-in-transaction', 'slow'] as const).map((kind) =>
+          service.queries('main', kind),
+        ),
+      )),
+    ]);
+    expect(shown).toContain("SELECT pg_sleep(120), '***'");
+    for (const secret of ['secret-literal', 'holder-secret', 'waiter-secret', 'do-secret'])
+      expect(shown).not.toContain(secret);
   });
 
   it('writes metrics labelled with the database and its service to the metric store', async () => {
@@ -254,23 +274,23 @@ describe('PostgreSQL collector and advisor', () => {
       fix: { sql: null, destructive: false },
     });
     expect(find('unused-index', 'public.orders_note_idx')?.fix).toMatchObject({
-      sql: 'DROP INDEX CONCURRENTLY public.orders_note_idx;',
+      sql: 'DROP INDEX CONCURRENTLY "public"."orders_note_idx";',
       destructive: true,
     });
     expect(find('duplicate-index', 'public.orders_customer_idx')?.fix.sql).toBe(
-      'DROP INDEX CONCURRENTLY public.orders_customer_idx;',
+      'DROP INDEX CONCURRENTLY "public"."orders_customer_idx";',
     );
     expect(find('invalid-index', 'public.dupes_v_key')).toMatchObject({
       severity: 'warning',
-      fix: { sql: 'REINDEX INDEX CONCURRENTLY public.dupes_v_key;', destructive: false },
+      fix: { sql: 'REINDEX INDEX CONCURRENTLY "public"."dupes_v_key";', destructive: false },
     });
     expect(find('sequence', 'public.tickets_id_seq')?.fix).toMatchObject({
-      sql: 'ALTER TABLE public.tickets ALTER COLUMN id TYPE bigint;\nALTER SEQUENCE public.tickets_id_seq AS bigint;',
+      sql: 'ALTER TABLE "public"."tickets" ALTER COLUMN "id" TYPE bigint;\nALTER SEQUENCE "public"."tickets_id_seq" AS bigint;',
       destructive: true,
     });
     expect(find('vacuum', 'public.events')).toMatchObject({
       evidence: expect.objectContaining({ deadTuples: 3000, lastAutovacuum: null }),
-      fix: { sql: 'VACUUM (ANALYZE) public.events;', destructive: false },
+      fix: { sql: 'VACUUM (ANALYZE) "public"."events";', destructive: false },
     });
     expect(find('missing-index', 'public.visits')?.severity).toBe('info');
     expect(find('inactive-slot', slot)?.fix).toMatchObject({

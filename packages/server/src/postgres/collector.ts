@@ -12,6 +12,7 @@ import type { Thresholds } from './thresholds.schema.js';
 import * as Q from './collector.queries.js';
 import { duplicateIndexes, invalidIndexes, unusedIndexes, type IndexDefinition } from './indexes.js';
 import type { PgConnection, Queryable } from './pg-connection.js';
+import { redactQuery } from './sql-text.js';
 
 /** pghero's "transactions left" baseline: 2^31 minus the million PostgreSQL keeps in reserve. */
 export const XID_LIMIT = 2_146_483_648;
@@ -118,12 +119,12 @@ async function readAll(
     s.blocking = (await rows(Q.BLOCKING)).map((r): BlockingPair => ({
       blockedPid: num(r.blocked_pid),
       blockedUser: str(r.blocked_user),
-      blockedQuery: String(r.blocked_query ?? ''),
+      blockedQuery: redactQuery(String(r.blocked_query ?? '')),
       blockedDurationMs: num(r.blocked_ms),
       blockingPid: num(r.blocking_pid),
       blockingUser: str(r.blocking_user),
       blockingState: str(r.blocking_state),
-      blockingQuery: String(r.blocking_query ?? ''),
+      blockingQuery: redactQuery(String(r.blocking_query ?? '')),
       blockingDurationMs: num(r.blocking_ms),
     }));
   });
@@ -254,16 +255,16 @@ export function activityRow(r: Row): ActivityRow {
     stateChange: time(r.state_change),
     xactStart: time(r.xact_start),
     durationMs: Math.round(num(r.duration_ms)),
-    query: String(r.query ?? ''),
+    // Live text, literals and all (ALTER ROLE ... PASSWORD '...', customer data): never shown as is.
+    query: redactQuery(String(r.query ?? '')),
   };
 }
 
 function statementRow(r: Row): StatementRow {
   return {
     queryId: str(r.query_id),
-    query: String(r.query ?? '')
-      .replace(/\s+/g, ' ')
-      .trim(),
+    // Normalized ($1) for plannable statements; before PostgreSQL 16 utility statements keep their literals.
+    query: redactQuery(String(r.query ?? '')),
     calls: num(r.calls),
     totalMs: num(r.total_ms),
     meanMs: num(r.mean_ms),

@@ -309,7 +309,11 @@ export class DatabaseService {
   }
 
   private collectMonitor(monitor: Monitor): Promise<DatabaseSnapshot> {
-    monitor.collecting ??= (async () => {
+    if (monitor.collecting) return monitor.collecting;
+    const collect = async (): Promise<DatabaseSnapshot> => {
+      // Without an await first, a path that never awaits (monitor.problem) would run `finally` before
+      // `collecting` is set, and the settled promise would then be handed out forever.
+      await null;
       try {
         const snapshot = monitor.problem
           ? { ...emptySnapshot(monitor.id, this.now()), error: monitor.problem }
@@ -321,10 +325,12 @@ export class DatabaseService {
         this.record(monitor, snapshot);
         return snapshot;
       } finally {
-        monitor.collecting = undefined;
+        if (monitor.collecting === collecting) monitor.collecting = undefined;
       }
-    })();
-    return monitor.collecting;
+    };
+    const collecting = collect();
+    monitor.collecting = collecting;
+    return collecting;
   }
 
   private record(monitor: Monitor, snapshot: DatabaseSnapshot): void {

@@ -10,6 +10,7 @@
 // whole table that needs no primary key and picks the same rows wherever the data is identical. Ties
 // (identical rows) have identical text, so the digest is still deterministic. The cost is one
 // sequential scan with a top-N sort per table, the same order of work as the exact row count.
+import { quoteIdent } from './sql-text.js';
 
 /** Names the sampling method in the manifest, so a future method is never compared with this one. */
 export const SAMPLE_KEYS = 'md5(row::text)';
@@ -31,10 +32,6 @@ export interface SampleChecksum {
   keys: string;
   rows: number;
   md5: string;
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /**

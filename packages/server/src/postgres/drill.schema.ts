@@ -2,6 +2,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { durationMs } from '../config/duration.schema.js';
+import { connectionOfUrl } from './backup-connection.js';
 
 /** 04:00 on the first day of each quarter: guide 9.3 asks for quarterly DR tests. */
 export const DEFAULT_DRILL_SCHEDULE = '0 4 1 1,4,7,10 *';
@@ -43,6 +44,13 @@ export const drillPolicySchema = z
     scratchUrl: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .superRefine((url, ctx) => {
+        try {
+          connectionOfUrl(url, 'scratchUrl');
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
       .optional(),
     /** Rows per table in the sample checksum (the backup computes the same sample). */
     sampleRows: z.number().int().min(1).max(1_000_000).default(1000),

@@ -1,5 +1,6 @@
 // The scratch database a drill restores into: its name, how to reach it, and dropping it safely.
 import pg from 'pg';
+import { quoteIdent } from './sql-text.js';
 
 export const SCRATCH_PREFIX = 'opsbook_drill_';
 
@@ -46,7 +47,7 @@ export async function dropScratch(server: ScratchServer, name: string): Promise<
   await client.connect();
   try {
     // FORCE (PostgreSQL 13+) ends the drill's own sessions that a failed phase may have left behind.
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
   } finally {
     await client.end();
   }

@@ -11,7 +11,7 @@ import { openTestStore, type TestStore } from '../../../../test/engines.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { EventRepository } from '../storage/event.repository.js';
 import type { IngestSample } from '../telemetry/series.js';
-import type { BackupApi } from './backup.types.js';
+import type { BackupApi, RestoreOptions } from './backup.types.js';
 import { drillPolicySchema } from './drill.schema.js';
 import { DrillService, type DrillDatabase } from './drill.service.js';
 import type { BackupService } from './backup.service.js';
@@ -255,6 +255,44 @@ describe('disaster-recovery drills', () => {
       status: 'warning',
       message: 'not available in this backup',
     });
+  });
+
+  it('hands the restore the password for a scratchUrl without one, as its own connections use', async () => {
+    const seen: RestoreOptions[] = [];
+    const recording: BackupApi = {
+      list: (filter) => backups.list(filter),
+      get: (id) => backups.get(id),
+      latest: (database) => backups.latest(database),
+      run: (database, trigger) => backups.run(database, trigger),
+      restore: async (_id, options) => {
+        seen.push(options);
+        throw new Error('scratch server unreachable');
+      },
+    };
+    const drills = new DrillService({
+      store: t.store,
+      backups: recording,
+      databases: [
+        {
+          id: 'shop',
+          url: source.url,
+          password: 'source-pw',
+          drill: drillPolicySchema.parse({ scratchUrl: 'postgres://drill@127.0.0.1:1/postgres' }),
+        },
+      ],
+      baseDir: dir,
+      reportDir: join(dir, 'backups', 'drills-password'),
+      logger: pino({ level: 'silent' }),
+    });
+    services.push(drills);
+    const report = await drills.wait((await drills.run('shop')).id);
+    expect(report.status).toBe('failed');
+    expect(seen).toEqual([
+      expect.objectContaining({
+        targetUrl: 'postgres://drill@127.0.0.1:1/postgres',
+        targetPassword: 'source-pw',
+      }),
+    ]);
   });
 
   it('a missed RTO target gives missed-target, its metric and a warning event', async () => {

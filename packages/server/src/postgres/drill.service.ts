@@ -250,6 +250,8 @@ export class DrillService {
         const result = await this.options.backups.restore(backup.id, {
           to: report.scratch.database,
           targetUrl: policy.scratchUrl,
+          // The scratch server's password when scratchUrl has none, as the drill's own connections use it.
+          targetPassword: policy.scratchUrl ? server.password : undefined,
           signal,
           onProgress: (progress) => {
             report.progress = { phase: 'restore', fraction: progress.fraction, message: progress.message };

@@ -20,7 +20,8 @@ import type {
   RestoreOptions,
   RestoreResult,
 } from './backup.types.js';
-import { SAMPLE_SESSION_SQL, computeSampleChecksum, quoteIdent } from './drill.sample.js';
+import { SAMPLE_SESSION_SQL, computeSampleChecksum } from './drill.sample.js';
+import { quoteIdent } from './sql-text.js';
 
 const run = promisify(execFile);
 

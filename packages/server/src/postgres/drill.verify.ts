@@ -4,7 +4,8 @@
 import type pg from 'pg';
 import type { DrillSampleCheck, DrillTableCount } from '@opsbook/contracts';
 import type { BackupManifest } from './backup.types.js';
-import { SAMPLE_KEYS, SAMPLE_SESSION_SQL, computeSampleChecksum, quoteIdent } from './drill.sample.js';
+import { SAMPLE_KEYS, SAMPLE_SESSION_SQL, computeSampleChecksum } from './drill.sample.js';
+import { quoteIdent } from './sql-text.js';
 
 export interface CountResult {
   tables: DrillTableCount[];

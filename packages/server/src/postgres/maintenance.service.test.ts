@@ -10,6 +10,8 @@ import { ConflictError } from '../errors.js';
 import { PostgresRepository } from '../storage/postgres.repository.js';
 import { arraySource, series } from '../telemetry/promql/test-source.js';
 import { DatabaseService } from './database.service.js';
+import { MaintenanceService, type MaintenanceTarget } from './maintenance.service.js';
+import { PgConnection } from './pg-connection.js';
 
 const logger = pino({ level: 'silent' });
 const DAY_S = 86_400;
@@ -157,7 +159,7 @@ describe.each(ENGINES)('database maintenance (runs stored on %s)', (engine) => {
     expect(indexes.output.findings as { id: string; fix: { sql: string } }[]).toContainEqual(
       expect.objectContaining({
         id: 'unused-index:public.big_payload_idx',
-        fix: expect.objectContaining({ sql: 'DROP INDEX CONCURRENTLY public.big_payload_idx;' }),
+        fix: expect.objectContaining({ sql: 'DROP INDEX CONCURRENTLY "public"."big_payload_idx";' }),
       }),
     );
     const runs = await service.maintenanceRuns('main', { task: 'index-review' });
@@ -199,5 +201,55 @@ describe.each(ENGINES)('database maintenance (runs stored on %s)', (engine) => {
       status: 'failed',
       message: 'interrupted: Opsbook stopped during the run',
     });
+  });
+});
+
+describe('scheduled maintenance while the store is down', () => {
+  it('logs the run that could not be recorded and leaves no rejection unhandled', async () => {
+    const t = await openTestStore('sqlite');
+    const repository = new PostgresRepository(t.store);
+    // Closed: every insert of a run rejects, as with a database store that went away.
+    await t.cleanup();
+    const lines: string[] = [];
+    const service = new MaintenanceService({
+      repository,
+      logger: pino({ level: 'error' }, { write: (line: string) => lines.push(line) }),
+    });
+    const config = databaseSchema.parse({
+      id: 'main',
+      url: 'postgres://postgres@127.0.0.1:1/main',
+      maintenance: { tasks: { 'size-review': { schedule: '* * * * * *' } } },
+    });
+    const connection = new PgConnection({ url: config.url, statementTimeoutMs: 1000 });
+    const target: MaintenanceTarget = {
+      database: 'main',
+      config,
+      connection,
+      collect: () => Promise.reject(new Error('not reached')),
+      advise: () => {
+        throw new Error('not reached');
+      },
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      service.schedule(() => target);
+      const deadline = Date.now() + 10_000;
+      while (!lines.some((l) => l.includes('could not run or record its outcome'))) {
+        if (Date.now() > deadline) throw new Error('the failed scheduled run was never logged');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Node reports an unhandled rejection after the microtask queue drains; give it a turn.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+      const logged = JSON.parse(lines.find((l) => l.includes('could not run'))!) as Record<string, unknown>;
+      expect(logged).toMatchObject({ database: 'main', task: 'size-review', trigger: 'schedule' });
+      expect(logged.msg).toMatch(/^maintenance size-review on main could not run or record its outcome: /);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await service.stop();
+      await connection.close();
+    }
   });
 });

@@ -65,7 +65,8 @@ export class MaintenanceService {
               );
               return;
             }
-            void this.start(target(), task, 'schedule', 'opsbook').done.catch(() => {});
+            // start() logs a run that fails to start or to record its outcome.
+            this.start(target(), task, 'schedule', 'opsbook');
           },
         ),
       );
@@ -149,7 +150,7 @@ export class MaintenanceService {
       message: '',
       output: '{}',
     });
-    const done = (async () => {
+    const execution = (async () => {
       try {
         await inserted;
         let result;
@@ -186,8 +187,19 @@ export class MaintenanceService {
       }
       return this.run(target.database, id);
     })();
+    const done = execution.catch((error: unknown) => {
+      this.options.logger.error(
+        { database: target.database, task, trigger, err: error },
+        `maintenance ${task} on ${target.database} could not run or record its outcome: ${(error as Error).message}`,
+      );
+      throw error;
+    });
     state.done = done;
-    return { run: inserted.then(() => this.run(target.database, id)), done };
+    const run = inserted.then(() => this.run(target.database, id));
+    // Callers may drop either (the schedule drops both): a rejection nobody awaits would end the process.
+    run.catch(() => {});
+    done.catch(() => {});
+    return { run, done };
   }
 
   /** Settles when the runs of a database in progress now have finished (its pool may close then). */

@@ -8,9 +8,10 @@ import type {
 } from '@opsbook/contracts';
 import type { DatabaseConfig } from '../config/databases.schema.js';
 import type { SeriesSource } from '../telemetry/series.js';
-import { quoteIdent, formatBytes } from './advisor.rules.js';
+import { formatBytes } from './advisor.rules.js';
 import { OPSBOOK_TAG } from './collector.queries.js';
 import type { PgConnection } from './pg-connection.js';
+import { quoteIdent } from './sql-text.js';
 
 export interface TaskContext {
   database: string;

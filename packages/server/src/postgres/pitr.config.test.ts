@@ -66,6 +66,22 @@ describe('pitr config', () => {
     expect(byPath['databases[0].pitr.schedule.timezone']).toMatch(/"Mars\/Base" is not a time zone/);
   });
 
+  it('refuses paths a shell would misread: they go into archive_command and restore_command', () => {
+    const loaded = load(
+      '{ pgData: "/var/lib/pg/x;id", repoPath: "/backups/$(id)", configFile: "conf/`id`.conf", logPath: "/var/log/../tmp", pgSocketPath: "/run/a|b" }',
+    );
+    expect(loaded.ok).toBe(false);
+    if (loaded.ok) return;
+    const byPath = Object.fromEntries(loaded.diagnostics.map((d) => [d.path, d.message]));
+    for (const field of ['pgData', 'repoPath', 'configFile', 'logPath', 'pgSocketPath'])
+      expect(byPath[`databases[0].pitr.${field}`], field).toMatch(
+        /only letters, digits and \. _ - \/ are allowed .*restore_command/,
+      );
+    expect(byPath['databases[0].pitr.repoPath']).toMatch(/^"\/backups\/\$\(id\)": /);
+    expect(load('{ pgData: /var/lib/postgresql/15/main, repoPath: ../pgbackrest_repo-1.x }').ok).toBe(false);
+    expect(load('{ pgData: /var/lib/postgresql/15/main, repoPath: pgbackrest/repo_1-x.y }').ok).toBe(true);
+  });
+
   it('rejects a schedule that is not cron', () => {
     const loaded = load('{ pgData: /data, repoPath: /repo, schedule: { diff: "daily at one" } }');
     expect(loaded.ok).toBe(false);

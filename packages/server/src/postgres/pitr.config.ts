@@ -2,8 +2,10 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { DatabaseConfig } from '../config/databases.schema.js';
+import { InputError } from '../errors.js';
 import type { PitrConfig } from './pitr.schema.js';
 import { userIds } from './pitr.exec.js';
+import { unsafePathProblem } from './pitr.paths.js';
 
 export interface PitrSettings extends Omit<PitrConfig, 'stanza' | 'pgPort' | 'configFile' | 'repoPath'> {
   database: string;
@@ -20,18 +22,29 @@ export interface PitrSettings extends Omit<PitrConfig, 'stanza' | 'pgPort' | 'co
   baseDir: string;
 }
 
+/** Throws an InputError naming the field when a relative path resolves to one a shell would misread. */
 export function pitrSettings(database: DatabaseConfig, baseDir: string): PitrSettings | undefined {
   const pitr = database.pitr;
   if (!pitr?.enabled) return undefined;
-  const at = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
+  const at = (path: string, field: string) => {
+    if (isAbsolute(path)) return path;
+    const resolved = resolve(baseDir, path);
+    const problem = unsafePathProblem(resolved);
+    if (problem)
+      throw new InputError(
+        `databases[${database.id}].pitr.${field} resolves to ${problem}; give an absolute path`,
+        `databases[${database.id}].pitr.${field}`,
+      );
+    return resolved;
+  };
   return {
     ...pitr,
     database: database.id,
     stanza: pitr.stanza ?? database.id,
     pgPort: pitr.pgPort ?? portOf(database.url),
-    repoPath: at(pitr.repoPath),
-    configFile: at(pitr.configFile ?? `data/pgbackrest/${database.id}.conf`),
-    logPath: pitr.logPath === undefined ? undefined : at(pitr.logPath),
+    repoPath: at(pitr.repoPath, 'repoPath'),
+    configFile: at(pitr.configFile ?? `data/pgbackrest/${database.id}.conf`, 'configFile'),
+    logPath: pitr.logPath === undefined ? undefined : at(pitr.logPath, 'logPath'),
     url: database.url,
     password: database.password,
     passwordFile: database.passwordFile,

@@ -28,6 +28,7 @@ import {
 import type { PitrSettings } from './pitr.config.js';
 import { restoredUrl, withConnection } from './pitr.connection.js';
 import { newId, sleep, Throttled, type PitrContext } from './pitr.jobs.js';
+import { safeAbsolutePath } from './pitr.paths.js';
 import { restoreView } from './pitr.views.js';
 import { backupSetFor, describeWindow, recoverableWindow } from './pitr.window.js';
 
@@ -46,13 +47,9 @@ export class PitrRestores {
         'confirm',
       );
     const target = parseTarget(request.targetTime);
+    // Before anything runs: pgBackRest writes it unquoted into restore_command.
+    const pgData = safeAbsolutePath(request.pgData, 'pgData');
     await this.validateTarget(settings, target);
-    const pgData = request.pgData;
-    if (!pgData.startsWith('/'))
-      throw new InputError(`pgData must be an absolute path, not "${pgData}"`, 'pgData');
-    // pgBackRest writes it into restore_command, which PostgreSQL runs through a shell.
-    if (!/^[^\s'"\\]+$/.test(pgData))
-      throw new InputError(`pgData must not contain spaces, quotes or backslashes: "${pgData}"`, 'pgData');
     if (within(pgData, settings.pgData) || within(settings.pgData, pgData))
       throw new InputError(
         `pgData ${pgData} overlaps the running cluster's data directory ${settings.pgData}; a restore always goes into a new directory`,

@@ -4,12 +4,16 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { durationMs } from '../config/duration.schema.js';
+import { unsafePathProblem } from './pitr.paths.js';
 
-/** Paths land in pgbackrest.conf and in archive_command, which the server runs through a shell. */
+/** Paths land in pgbackrest.conf, archive_command and restore_command, which run through a shell. */
 const path = z
   .string()
   .min(1)
-  .regex(/^[^\s'"\\]+$/, 'must not contain spaces, quotes or backslashes (it goes into archive_command)');
+  .superRefine((value, ctx) => {
+    const problem = unsafePathProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const absolutePath = path.regex(/^\//, 'must be an absolute path');
 
 const cron = (fallback: string) => z.string().default(fallback);

@@ -58,6 +58,10 @@ export class PitrService {
   private readonly runningBackups = new Map<string, string>();
   private readonly lastSuccess = new Map<string, number>();
   private readonly lastFailed = new Map<string, boolean>();
+  /** Since when each database has had PITR on: the missing-backup clock before a first success. */
+  private readonly watchedSince = new Map<string, number>();
+  /** Databases whose pitr section cannot be used (a path a shell would misread), with why. */
+  private problems = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -89,9 +93,14 @@ export class PitrService {
     for (const row of await this.repository.lastSuccesses())
       this.lastSuccess.set(row.database, row.finished_at);
     this.configure(databases, baseDir);
-    for (const database of this.settings.keys()) {
-      const [last] = await this.repository.listBackups({ database, limit: 1 });
+    for (const database of [...this.settings.keys(), ...this.problems.keys()]) {
+      const runs = await this.repository.listBackups({ database, limit: 10_000 });
+      const [last] = runs;
       if (last) this.lastFailed.set(database, last.status === 'failed');
+      // The first recorded run, so the clock survives restarts once a schedule has tried once.
+      const first = runs.at(-1)?.started_at;
+      if (first !== undefined && first < (this.watchedSince.get(database) ?? Infinity))
+        this.watchedSince.set(database, first);
     }
     this.emitMetrics();
     this.timer = setInterval(() => this.emitMetrics(), MINUTE);
@@ -101,11 +110,22 @@ export class PitrService {
   /** Applies the `databases[].pitr` sections (start and reload). */
   configure(databases: DatabaseConfig[], baseDir: string): void {
     const next = new Map<string, PitrSettings>();
+    const problems = new Map<string, string>();
     this.services = new Map(databases.map((d) => [d.id, d.service]));
     for (const database of databases) {
-      const settings = pitrSettings(database, baseDir);
+      let settings: PitrSettings | undefined;
+      try {
+        settings = pitrSettings(database, baseDir);
+      } catch (error) {
+        const message = (error as Error).message;
+        problems.set(database.id, message);
+        if (!this.watchedSince.has(database.id)) this.watchedSince.set(database.id, this.now());
+        this.options.logger.error({ database: database.id }, `PITR of ${database.id} is off: ${message}`);
+        continue;
+      }
       if (!settings) continue;
       next.set(database.id, settings);
+      if (!this.watchedSince.has(database.id)) this.watchedSince.set(database.id, this.now());
       try {
         const written = writePgBackRestConf(settings);
         prepareFolders(settings);
@@ -119,6 +139,7 @@ export class PitrService {
       }
     }
     this.settings = next;
+    this.problems = problems;
     this.schedule();
   }
 
@@ -166,6 +187,9 @@ export class PitrService {
 
   private settingsOf(database: string): PitrSettings {
     const settings = this.settings.get(database);
+    const problem = this.problems.get(database);
+    if (problem)
+      throw new InputError(`PITR of ${database} is off until its config is fixed: ${problem}`, 'database');
     if (!settings)
       throw new NotFoundError(
         `PITR is not configured for database "${database}"; add a pitr: section to it in the config (docs/pitr.md)`,
@@ -405,9 +429,18 @@ export class PitrService {
     if (!this.options.metrics) return;
     const at = this.now();
     const samples: IngestSample[] = [];
-    for (const database of this.settings.keys()) {
+    for (const database of [...this.settings.keys(), ...this.problems.keys()]) {
+      // A database never backed up has no success to age: alert on
+      // time() - (last success or watched since) > 26 * 3600 (docs/pitr.md).
+      const since = this.watchedSince.get(database);
+      if (since !== undefined)
+        samples.push({
+          name: 'opsbook_pitr_watched_since_timestamp_seconds',
+          labels: { database },
+          value: since / 1000,
+          t: at,
+        });
       const success = this.lastSuccess.get(database);
-      // Alert on it with e.g. time() - opsbook_pitr_last_backup_success_timestamp_seconds > 26 * 3600.
       if (success !== undefined)
         samples.push({
           name: 'opsbook_pitr_last_backup_success_timestamp_seconds',

@@ -8,9 +8,10 @@ import type pg from 'pg';
 import { ConflictError, InputError, IntegrationError, NotAllowedError } from '../errors.js';
 import type { BackupRecord, RestoreOptions, RestoreProgress, RestoreResult } from './backup.types.js';
 import { ChecksumError, DUMP_DIR, verifyFiles } from './backup-checksums.js';
-import { newClient, quoteIdent, toolEnv, withDatabase, type PgConnection } from './backup-connection.js';
+import { newClient, toolEnv, withDatabase, type PgConnection } from './backup-connection.js';
 import { findPgTool, majorOf, runTool, stderrTail } from './backup-tools.js';
 import { RestoreProgressTracker } from './restore-progress.js';
+import { quoteIdent } from './sql-text.js';
 
 export interface RestoreRun extends Omit<RestoreOptions, 'targetUrl'> {
   backup: BackupRecord;
