@@ -1,10 +1,10 @@
 // The backup API and `opsbook backup` against a running Opsbook that backs up a real database.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli, type CliResult } from '../../../../test/cli-runner.js';
 import { apiCaller } from '../../../../test/api-caller.js';
 import { waitFor } from '../../../../test/target-server.js';
 import {
@@ -17,20 +17,8 @@ import {
 } from '../postgres/backup.testing.js';
 import { Opsbook } from '../runtime/opsbook.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/opsbook.js');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1', OPSBOOK_USER: 'tester' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function cli(args: string[]): Promise<CliResult> {
+  return runCli(args);
 }
 
 // Each CLI call starts a process through tsx: seconds apiece on a busy machine.

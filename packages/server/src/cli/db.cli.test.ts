@@ -1,34 +1,23 @@
 // `opsbook db` against a running Opsbook with a `databases:` section over a real PostgreSQL: the
 // runtime collects into its metric store, the CLI lists, advises, cancels (asking first) and runs
 // maintenance, a runbook cancels behind an approval, and a reload adds a database.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli, type CliResult } from '../../../../test/cli-runner.js';
 import { apiCaller, type ApiCall } from '../../../../test/api-caller.js';
 import { createTestDatabase } from '../../../../test/databases.js';
 import { freePort } from '../../../../test/postgres-cluster.js';
 import { Opsbook } from '../runtime/opsbook.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/opsbook.js');
 const SECRET = 'hunter2-db-secret';
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1', OPSBOOK_USER: 'tester' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function cli(args: string[]): Promise<CliResult> {
+  return runCli(args);
 }
 
 // Each CLI start costs a second or more, several on a loaded machine.

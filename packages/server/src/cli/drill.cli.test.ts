@@ -1,11 +1,11 @@
 // The drill CLI against the drills API on a real HTTP server, over real backups and restores:
 // run --wait phase by phase with its exit codes, list, show, --markdown and --json.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli, type CliResult } from '../../../../test/cli-runner.js';
 import pg from 'pg';
 import pino from 'pino';
 import { createTestDatabase } from '../../../../test/databases.js';
@@ -17,8 +17,6 @@ import type { BackupService } from '../postgres/backup.service.js';
 import { drillPolicySchema } from '../postgres/drill.schema.js';
 import { DrillService } from '../postgres/drill.service.js';
 import { backupServiceFor } from '../postgres/drill.testing.js';
-
-const BIN = resolve(import.meta.dirname, '../../bin/opsbook.js');
 
 describe('opsbook drill', () => {
   let source: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -75,17 +73,8 @@ describe('opsbook drill', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((done) => {
-      const child = spawn(process.execPath, [BIN, ...args], {
-        env: { ...process.env, NO_COLOR: '1', OPSBOOK_USER: 'tester', OPSBOOK_URL: url },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
+  function cli(args: string[]): Promise<CliResult> {
+    return runCli(args, { OPSBOOK_URL: url });
   }
 
   it('run --wait prints each phase and the verdict; list and show find it', async () => {

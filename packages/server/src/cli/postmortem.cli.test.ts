@@ -1,14 +1,13 @@
 // Post-mortems, action items and the incident report through the CLI, against a running Opsbook.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from '../../../../test/cli-runner.js';
 import pino from 'pino';
 import { apiCaller, type ApiCall } from '../../../../test/api-caller.js';
 import { Opsbook } from '../runtime/opsbook.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/opsbook.js');
 // Each command is a new Node process compiling TypeScript: seconds apiece on a busy machine.
 
 describe('opsbook incidents postmortem, incidents report and action-items', () => {
@@ -16,18 +15,8 @@ describe('opsbook incidents postmortem, incidents report and action-items', () =
   let opsbook: Opsbook;
   let call: ApiCall;
 
-  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((done) => {
-      const child = spawn(process.execPath, [BIN, ...args], {
-        env: { ...process.env, NO_COLOR: '1', OPSBOOK_USER: 'tester', OPSBOOK_URL: opsbook.url },
-      });
-      child.stdin.end();
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
+  function cli(args: string[]): Promise<CliResult> {
+    return runCli(args, { OPSBOOK_URL: opsbook.url });
   }
 
   beforeAll(async () => {

@@ -1,16 +1,15 @@
 // The runbooks CLI against a running Opsbook: list, show, run --wait, tick, approve with and without
 // confirmation, reject, run details; destructive actions hit a real HTTP server only once approved.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from '../../../../test/cli-runner.js';
 import pino from 'pino';
 import { apiCaller, type ApiCall } from '../../../../test/api-caller.js';
 import { startTarget, type Target } from '../../../../test/target-server.js';
 import { Opsbook } from '../runtime/opsbook.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/opsbook.js');
 // Each CLI call is a new Node process loading the whole CLI; on a busy 2-core machine that takes seconds.
 const SLOW = 120_000;
 
@@ -20,25 +19,8 @@ describe('opsbook runbooks', () => {
   let target: Target;
   let call: ApiCall;
 
-  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((done) => {
-      const child = spawn(process.execPath, [BIN, ...args], {
-        env: {
-          ...process.env,
-          NO_COLOR: '1',
-          OPSBOOK_USER: 'tester',
-          OPSBOOK_ROLES: '',
-          OPSBOOK_URL: opsbook.url,
-        },
-      });
-      // stdin is a pipe, not a terminal: nobody can answer a confirmation prompt.
-      child.stdin.end();
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
+  function cli(args: string[]): Promise<CliResult> {
+    return runCli(args, { OPSBOOK_ROLES: '', OPSBOOK_URL: opsbook.url });
   }
 
   const runOf = async (id: string) => (await call('GET', `/api/v1/runbook-runs/${id}`)).body;
