@@ -5,6 +5,7 @@ import type { BackupSummary, BackupView, RestoreJobView, VerifyReportView } from
 import pc from 'picocolors';
 import { actorName, api, apiUrl, postJson } from './api-client.js';
 import { ago, fail, printJson, printList, printTable, span, timestamp } from './output.js';
+import { formatBytes } from '../lib/format.js';
 
 interface Common {
   url?: string;
@@ -19,18 +20,6 @@ function statusColour(status: string): string {
     : status === 'failed' || status === 'cancelled'
       ? pc.red(status)
       : pc.yellow(status);
-}
-
-export function bytes(n: number | null): string {
-  if (n === null) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }
 
 function took(b: { startedAt: number; finishedAt: number | null }): string {
@@ -60,7 +49,7 @@ function printBackup(b: BackupView): void {
   line('trigger', b.trigger);
   line('started', `${timestamp(b.startedAt)} UTC (${ago(b.startedAt)})`);
   line('took', took(b));
-  line('size', bytes(b.sizeBytes));
+  line('size', formatBytes(b.sizeBytes));
   line('path', b.path);
   if (b.error) line('error', pc.red(b.error));
   const m = b.manifest;
@@ -74,7 +63,7 @@ function printBackup(b: BackupView): void {
     out.write('\n');
     printTable(
       ['TABLE', 'ROWS', 'SIZE'],
-      m.tables.map((t) => [`${t.schema}.${t.name}`, String(t.rows), bytes(t.bytes)]),
+      m.tables.map((t) => [`${t.schema}.${t.name}`, String(t.rows), formatBytes(t.bytes)]),
     );
   }
   if (b.copies.length > 0) {
@@ -175,7 +164,7 @@ export function registerBackupCommands(program: Command): void {
             b.trigger,
             `${timestamp(b.startedAt)} (${ago(b.startedAt)})`,
             took(b),
-            bytes(b.sizeBytes),
+            formatBytes(b.sizeBytes),
             b.tables === null ? '-' : String(b.tables),
             b.copies.map((c) => `${c.target}:${statusColour(c.status)}`).join(' ') || '-',
           ],

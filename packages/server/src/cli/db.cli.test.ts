@@ -142,7 +142,7 @@ steps:
     expect(lines[0]).toMatch(
       /^DATABASE\s+STATUS\s+ROLE\s+SIZE\s+CONNECTIONS\s+FINDINGS\s+COLLECTED\s+SERVICE/,
     );
-    expect(lines[1]).toMatch(/^main\s+up\s+primary\s+\d+(\.\d)? MB\s+\d+\/200\s+.*\s+shop$/);
+    expect(lines[1]).toMatch(/^main\s+up\s+primary\s+\d+(\.\d)? MiB\s+\d+\/200\s+.*\s+shop$/);
     const json = JSON.parse(jsonList.stdout);
     expect(json.items[0]).toMatchObject({ id: 'main', up: true, url: db.url });
   });

@@ -14,6 +14,7 @@ import type {
 import pc from 'picocolors';
 import { actorName, api, apiUrl } from './api-client.js';
 import { ago, confirm, fail, printJson, printList } from './output.js';
+import { formatBytes } from '../lib/format.js';
 
 interface Common {
   url?: string;
@@ -33,18 +34,6 @@ async function run(json: boolean | undefined, action: () => Promise<void>): Prom
 
 const path = (db: string, rest = '') => `/api/v1/databases/${encodeURIComponent(db)}${rest}`;
 const write = (line: string): void => void process.stdout.write(`${line}\n`);
-
-function bytes(n: number | null | undefined): string {
-  if (n == null) return '-';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}
 
 function seconds(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -122,7 +111,7 @@ export function registerDbCommands(program: Command): void {
             d.id,
             d.up === null ? pc.yellow('pending') : d.up ? pc.green('up') : pc.red('down'),
             d.inRecovery === null ? d.role : d.inRecovery ? 'replica' : 'primary',
-            bytes(d.sizeBytes),
+            formatBytes(d.sizeBytes),
             d.connections ? `${d.connections.total}/${d.connections.max}` : '-',
             d.findings
               ? [

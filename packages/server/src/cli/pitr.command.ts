@@ -3,6 +3,7 @@ import type { PitrBackupRun, PitrCheck, PitrInfo, PitrRestore, PitrSetupResult }
 import pc from 'picocolors';
 import { actorName, api, apiUrl, postJson } from './api-client.js';
 import { ago, confirm, fail, printJson, printList, printTable, span, timestamp } from './output.js';
+import { formatBytes } from '../lib/format.js';
 
 interface Common {
   url?: string;
@@ -16,18 +17,6 @@ async function run(json: boolean | undefined, action: () => Promise<void>): Prom
   } catch (error) {
     fail((error as Error).message, 1, json);
   }
-}
-
-function bytes(n: number | null | undefined): string {
-  if (n == null) return '-';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
 function statusColour(status: string): string {
@@ -103,8 +92,8 @@ export function registerPitrCommands(program: Command): void {
             b.type,
             timestamp(b.startedAt),
             timestamp(b.stoppedAt),
-            bytes(b.sizeBytes),
-            bytes(b.repoSizeBytes),
+            formatBytes(b.sizeBytes),
+            formatBytes(b.repoSizeBytes),
           ],
         );
       }),
@@ -182,7 +171,7 @@ export function registerPitrCommands(program: Command): void {
           process.stderr.write(`${pc.red('error:')} backup ${backup.id} failed: ${backup.error}\n`);
         else
           process.stdout.write(
-            `backup ${backup.id} succeeded: ${backup.label}, database ${bytes(backup.sizeBytes)}, repository ${bytes(backup.repoSizeBytes)}, took ${span(backup.durationMs ?? 0)}\n`,
+            `backup ${backup.id} succeeded: ${backup.label}, database ${formatBytes(backup.sizeBytes)}, repository ${formatBytes(backup.repoSizeBytes)}, took ${span(backup.durationMs ?? 0)}\n`,
           );
       }),
     );

@@ -3,6 +3,7 @@
 import type { DatabaseSnapshot, Finding, FindingSeverity, IndexRow } from '@opsbook/contracts';
 import { quoteIdent, redactQuery } from './sql-text.js';
 import type { Thresholds } from './thresholds.schema.js';
+import { formatBytes } from '../lib/format.js';
 
 export interface AdvisorContext {
   database: string;
@@ -30,17 +31,6 @@ const MAX_PER_RULE = 20;
 
 const qualified = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}
 
 export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);

@@ -29,6 +29,7 @@ import { DAY_MS, planRetention } from './backup-retention.js';
 import { backupFiles, createOffsiteTarget, type OffsiteTarget } from './offsite.js';
 import { checkRestoreTarget, restoreBackup } from './restore.js';
 import { RestoreJobs, type RestoreJob } from './restore-jobs.js';
+import { formatBytes } from '../lib/format.js';
 
 export interface BackupServiceOptions {
   store: Store;
@@ -834,17 +835,6 @@ export function backupId(database: string, at: number): string {
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   return `${database}-${stamp}-${randomBytes(2).toString('hex')}`;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }
 
 function formatAge(ms: number): string {

@@ -8,7 +8,7 @@ import type {
 } from '@opsbook/contracts';
 import type { DatabaseConfig } from '../config/databases.schema.js';
 import type { SeriesSource } from '../telemetry/series.js';
-import { formatBytes } from './advisor.rules.js';
+import { formatBytes } from '../lib/format.js';
 import { OPSBOOK_TAG } from './collector.queries.js';
 import type { PgConnection } from './pg-connection.js';
 import { quoteIdent } from './sql-text.js';
