@@ -68,77 +68,20 @@ export async function startPostgresCluster(
   options: { settings?: Record<string, string> } = {},
 ): Promise<PostgresCluster> {
   const binDir = ensurePostgresInstalled();
-  const asRoot = process.getuid?.() === 0;
-  const dataDir = mkdtempSync(join(tmpdir(), 'opsbook-pg-'));
-  if (asRoot) chownSync(dataDir, uid('postgres'), gid('postgres'));
-  const run = (cmd: string, args: string[]) =>
-    asRoot
-      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
-      : execFileSync(cmd, args, { stdio: 'pipe' });
-
-  run(join(binDir, 'initdb'), [
-    '-D',
-    join(dataDir, 'data'),
-    '-U',
-    'postgres',
-    '--auth=trust',
-    '-E',
-    'UTF8',
-    '--no-sync',
+  const dataDir = newDataDir('opsbook-pg-');
+  const data = join(dataDir, 'data');
+  runAsPostgres(join(binDir, 'initdb'), [
+    ...['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'],
   ]);
   const port = await freePort();
-  const settings: Record<string, string> = {
-    port: String(port),
-    listen_addresses: '127.0.0.1',
-    unix_socket_directories: dataDir,
+  return startServer(binDir, dataDir, port, 'PostgreSQL', {
     fsync: 'off',
     synchronous_commit: 'off',
     full_page_writes: 'off',
-    max_connections: '200',
-    shared_preload_libraries: 'pg_stat_statements',
     // Statements inside functions count too, so slow-query tests see what they run.
     'pg_stat_statements.track': 'all',
     ...options.settings,
-  };
-  const options_ = Object.entries(settings)
-    .map(([k, v]) => `-c ${k}=${v}`)
-    .join(' ');
-  const data = join(dataDir, 'data');
-  const pgCtl = join(binDir, 'pg_ctl');
-  // pg_ctl daemonizes the server and stops it reliably; a signal to runuser would not reach postgres.
-  try {
-    run(pgCtl, ['-D', data, '-o', options_, '-l', join(dataDir, 'postgres.log'), '-w', '-t', '60', 'start']);
-  } catch (error) {
-    const log = (() => {
-      try {
-        return readFileSync(join(dataDir, 'postgres.log'), 'utf8');
-      } catch {
-        return '';
-      }
-    })();
-    throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${log}`);
-  }
-  let stopped = false;
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
-    try {
-      run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
-    } catch {
-      // already stopped
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  process.once('exit', stop);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    port,
-    binDir,
-    dataDir,
-    async stop() {
-      stop();
-    },
-  };
+  });
 }
 
 function uid(user: string): number {
@@ -153,39 +96,68 @@ function gid(user: string): number {
  * Stop it before the primary.
  */
 export async function startStandby(primary: PostgresCluster, slot: string): Promise<PostgresCluster> {
-  const asRoot = process.getuid?.() === 0;
-  const dataDir = mkdtempSync(join(tmpdir(), 'opsbook-pg-standby-'));
-  if (asRoot) chownSync(dataDir, uid('postgres'), gid('postgres'));
-  const run = (cmd: string, args: string[]) =>
-    asRoot
-      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
-      : execFileSync(cmd, args, { stdio: 'pipe' });
-  const data = join(dataDir, 'data');
-  run(join(primary.binDir, 'pg_basebackup'), [
-    ...['-D', data, '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres'],
+  const dataDir = newDataDir('opsbook-pg-standby-');
+  runAsPostgres(join(primary.binDir, 'pg_basebackup'), [
+    ...['-D', join(dataDir, 'data'), '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres'],
     ...['-R', '-X', 'stream', '-C', '-S', slot, '--no-sync'],
   ]);
-  const port = await freePort();
-  const pgCtl = join(primary.binDir, 'pg_ctl');
-  // A hot standby needs max_connections (and the like) at least the primary's.
-  const options = [
-    `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dataDir}`,
-    '-c hot_standby=on -c max_connections=200 -c fsync=off -c shared_preload_libraries=pg_stat_statements',
-  ].join(' ');
+  return startServer(primary.binDir, dataDir, await freePort(), 'the standby', {
+    hot_standby: 'on',
+    fsync: 'off',
+  });
+}
+
+const asRoot = process.getuid?.() === 0;
+
+/** initdb and the server refuse root, so as root they run as the `postgres` user. */
+function runAsPostgres(cmd: string, args: string[]): Buffer {
+  return asRoot
+    ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
+    : execFileSync(cmd, args, { stdio: 'pipe' });
+}
+
+function newDataDir(prefix: string): string {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  if (asRoot) chownSync(dataDir, uid('postgres'), gid('postgres'));
+  return dataDir;
+}
+
+/** Starts the server in <dataDir>/data on loopback; removed again on stop() or process exit. */
+async function startServer(
+  binDir: string,
+  dataDir: string,
+  port: number,
+  what: string,
+  extra: Record<string, string>,
+): Promise<PostgresCluster> {
+  const settings: Record<string, string> = {
+    port: String(port),
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: dataDir,
+    // A hot standby needs max_connections (and the like) at least the primary's.
+    max_connections: '200',
+    shared_preload_libraries: 'pg_stat_statements',
+    ...extra,
+  };
+  const options = Object.entries(settings)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
+  const data = join(dataDir, 'data');
+  const pgCtl = join(binDir, 'pg_ctl');
+  const logFile = join(dataDir, 'postgres.log');
+  // pg_ctl daemonizes the server and stops it reliably; a signal to runuser would not reach postgres.
   try {
-    run(pgCtl, ['-D', data, '-o', options, '-l', join(dataDir, 'postgres.log'), '-w', '-t', '60', 'start']);
+    runAsPostgres(pgCtl, ['-D', data, '-o', options, '-l', logFile, '-w', '-t', '60', 'start']);
   } catch (error) {
-    const log = existsSync(join(dataDir, 'postgres.log'))
-      ? readFileSync(join(dataDir, 'postgres.log'), 'utf8')
-      : '';
-    throw new Error(`the standby did not start: ${(error as Error).message}\n${log}`);
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    throw new Error(`${what} did not start: ${(error as Error).message}\n${log}`);
   }
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
     try {
-      run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      runAsPostgres(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
     } catch {
       // already stopped
     }
@@ -195,7 +167,7 @@ export async function startStandby(primary: PostgresCluster, slot: string): Prom
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    binDir: primary.binDir,
+    binDir,
     dataDir,
     async stop() {
       stop();
