@@ -15,3 +15,4 @@ export * from './drills.js';
 export * from './backups.js';
 export * from './pitr.js';
 export * from './stream.js';
+export * from './auth.js';
