@@ -9,6 +9,7 @@ export default defineConfig({
       'test/**/*.test.ts',
     ],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/auth-env.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -109,3 +109,4 @@ export const AuditList = z.object({
   failedSignIns24h: z.number().describe('failed sign-ins in the last 24 hours'),
   lockedUsers: z.number(),
 });
+export type CreatedToken = z.infer<typeof CreatedToken>;

@@ -16,3 +16,4 @@ export * from './backups.js';
 export * from './pitr.js';
 export * from './stream.js';
 export * from './auth.js';
+export * from './deployments.js';

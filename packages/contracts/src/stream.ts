@@ -14,7 +14,9 @@ export const StreamEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('alert'),
     id: z.string().describe('fingerprint'),
-    status: z.string().describe('firing or resolved'),
+    status: z
+      .string()
+      .describe('pending, firing, resolved, or inactive (a pending alert that cleared without firing)'),
     service: z.string().nullable(),
   }),
   z.object({
@@ -28,6 +30,25 @@ export const StreamEvent = z.discriminatedUnion('type', [
     id: z.string().describe('run id'),
     status: z.string(),
     incident: z.string().nullable(),
+  }),
+  z.object({
+    type: z.literal('deployment'),
+    id: z.string(),
+    service: z.string(),
+    status: z.string().describe('in_progress, succeeded, failed or rolled_back'),
+  }),
+  z.object({
+    type: z.literal('backup'),
+    id: z.string().describe('backup id, or restore job id'),
+    database: z.string(),
+    operation: z.enum(['backup', 'restore']),
+    status: z.string().describe('running, succeeded, failed or cancelled'),
+  }),
+  z.object({
+    type: z.literal('drill'),
+    id: z.string(),
+    database: z.string(),
+    status: z.string().describe('running, passed, failed or missed-target'),
   }),
 ]);
 export type StreamEvent = z.infer<typeof StreamEvent>;

@@ -25,3 +25,34 @@ export class IntegrationError extends OpsbookError {}
 
 /** Opsbook cannot answer yet (starting, store unreachable); try again shortly. */
 export class UnavailableError extends OpsbookError {}
+
+/** No or invalid credentials (401); `code` says which, e.g. sign_in_failed. */
+export class UnauthenticatedError extends OpsbookError {
+  constructor(
+    message: string,
+    readonly code = 'unauthenticated',
+  ) {
+    super(message);
+  }
+}
+
+/** Signed in, but the role is too low or the request failed a CSRF check (403). */
+export class ForbiddenError extends OpsbookError {
+  constructor(
+    message: string,
+    readonly code = 'forbidden',
+  ) {
+    super(message);
+  }
+}
+
+/** Too many attempts (429), e.g. a sign-in lockout; the client may retry after retryAfterMs. */
+export class TooManyRequestsError extends OpsbookError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    readonly code = 'rate_limited',
+  ) {
+    super(message);
+  }
+}

@@ -55,6 +55,8 @@ export interface AlertServiceOptions {
   logger: Logger;
   sink?: AlertSink;
   onEvent?(event: NewEvent): void;
+  /** Every recorded state change, pending and inactive included (the sink hears only firing and resolved). */
+  onTransition?(change: { fingerprint: string; state: string; service: string | null }): void;
   externalUrl?: string;
   now?(): number;
 }
@@ -475,6 +477,8 @@ export class AlertService {
       events,
     );
     for (const event of events) this.options.onEvent?.(event);
+    for (const row of history)
+      this.options.onTransition?.({ fingerprint: row.fingerprint, state: row.state, service: row.service });
     for (const silence of ended)
       this.options.logger.info({ silence: silence.id }, 'until-resolved silence ended: its alerts resolved');
     this.armBoundary(now);

@@ -1,6 +1,7 @@
 // The CLI talks to a running Opsbook only through its public API.
 import { userInfo } from 'node:os';
 import type { ErrorBody } from '@opsbook/contracts';
+import { tokenFor } from './credentials.js';
 
 export const DEFAULT_URL = 'http://localhost:8080';
 
@@ -19,10 +20,15 @@ export function apiUrl(option: string | undefined): string {
 
 export async function api<T>(base: string, path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
+  const token = tokenFor(base);
   try {
     response = await fetch(`${base}${path}`, {
       ...init,
-      headers: { accept: 'application/json', ...init.headers },
+      headers: {
+        accept: 'application/json',
+        ...(token && { authorization: `Bearer ${token}` }),
+        ...init.headers,
+      },
     });
   } catch (error) {
     const inner = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
@@ -36,12 +42,20 @@ export async function api<T>(base: string, path: string, init: RequestInit = {})
   const body = text ? (JSON.parse(text) as unknown) : undefined;
   if (!response.ok) {
     const error = (body as ErrorBody | undefined)?.error;
+    if (response.status === 401 && path !== '/api/v1/auth/sign-in')
+      throw new ApiError(
+        `${error?.message ?? 'not signed in'}. Run \`opsbook login\` (or set OPSBOOK_TOKEN) and try again`,
+        401,
+      );
     throw new ApiError(error?.message ?? `HTTP ${response.status} from ${path}`, response.status);
   }
   return body as T;
 }
 
-/** Who does it: --as, else $OPSBOOK_USER, else the OS user (access control comes later). */
+/**
+ * The name an action is recorded under when the CLI uses an integration token (--as, $OPSBOOK_USER,
+ * else the OS user). With a personal token (`opsbook login`) the server records its owner instead.
+ */
 export function actorName(option: string | undefined): string {
   if (option) return option;
   if (process.env.OPSBOOK_USER) return process.env.OPSBOOK_USER;

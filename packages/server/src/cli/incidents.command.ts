@@ -88,7 +88,11 @@ export function registerIncidentCommands(program: Command): void {
     command
       .option('--url <url>', 'Opsbook server URL (default $OPSBOOK_URL or http://localhost:8080)')
       .option('--json', 'print as JSON');
-    if (actor) command.option('--as <name>', 'who does it (default $OPSBOOK_USER, else your user name)');
+    if (actor)
+      command.option(
+        '--as <name>',
+        'who does it, with an integration token (default $OPSBOOK_USER, else your user name)',
+      );
     return command;
   };
 

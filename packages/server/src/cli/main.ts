@@ -14,6 +14,8 @@ import { registerDrillCommands } from './drill.command.js';
 import { registerDbCommands } from './db.command.js';
 import { registerPitrCommands } from './pitr.command.js';
 import { registerBackupCommands } from './backup.command.js';
+import { registerDeploymentCommands } from './deployments.command.js';
+import { registerAccessCommands } from './access.command.js';
 
 // `opsbook status | head` closes the pipe early; that is not an error worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -24,7 +26,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const program = new Command('opsbook')
   .description('Opsbook: the operations guide as running software')
   .version(VERSION)
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  // Root options only before a subcommand, so `deployments record --version 1.4.2` is the deployment's version.
+  .enablePositionalOptions();
 
 registerServeCommand(program);
 registerConfigCommands(program);
@@ -40,5 +44,7 @@ registerDrillCommands(program);
 registerDbCommands(program);
 registerPitrCommands(program);
 registerBackupCommands(program);
+registerDeploymentCommands(program);
+registerAccessCommands(program);
 
 await program.parseAsync(process.argv);

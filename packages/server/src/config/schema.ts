@@ -17,6 +17,8 @@ import { incidentsSchema } from './incidents.schema.js';
 import { databaseSchema } from './databases.schema.js';
 import { backupsSchema } from '../postgres/backup.schema.js';
 import { checkOncallReceivers, oncallSchema } from './oncall.schema.js';
+import { authSchema } from '../auth/auth.schema.js';
+import { deploymentsSchema } from '../deployments/deployments.schema.js';
 
 const slug = z
   .string()
@@ -246,6 +248,8 @@ export const configSchema = z
     oncall: oncallSchema,
     databases: z.array(databaseSchema).default([]),
     backups: backupsSchema,
+    auth: authSchema,
+    deployments: deploymentsSchema,
   })
   .superRefine((config, ctx) => {
     uniqueNames(config.services, ctx, 'services', 'service');

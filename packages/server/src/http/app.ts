@@ -22,6 +22,10 @@ import { databaseRoutes, type DatabaseRoutesDeps } from './routes/databases.rout
 import { drillRoutes, type DrillRoutesDeps } from './routes/drills.routes.js';
 import { backupRoutes, type BackupRoutesDeps } from './routes/backups.routes.js';
 import { oncallRoutes, type OncallRoutesDeps } from './routes/oncall.routes.js';
+import { deploymentRoutes, type DeploymentRoutesDeps } from './routes/deployments.routes.js';
+import { authRoutes, type AuthRoutesDeps } from './routes/auth.routes.js';
+import { accessRoutes, type AccessRoutesDeps } from './routes/access.routes.js';
+import { authMiddleware } from './auth.middleware.js';
 import { mountStream, type SseDeps } from './sse.js';
 import { mountConsole } from './static.js';
 
@@ -39,7 +43,10 @@ export interface AppDeps
     DrillRoutesDeps,
     BackupRoutesDeps,
     OncallRoutesDeps,
-    SseDeps {
+    DeploymentRoutesDeps,
+    SseDeps,
+    AuthRoutesDeps,
+    AccessRoutesDeps {
   lifecycle: Lifecycle;
   logger: Logger;
   selfMetrics: SelfMetrics;
@@ -75,7 +82,11 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       404,
     ),
   );
+  // Before every route: the role check cannot be forgotten by one of them.
+  app.use('*', authMiddleware(deps));
   app.route('/', healthRoutes(deps));
+  app.route('/api/v1', authRoutes(deps));
+  app.route('/api/v1', accessRoutes(deps));
   app.route('/api/v1', serviceRoutes(deps));
   app.route('/api/v1', checkRoutes(deps));
   app.route('/api/v1', eventRoutes(deps));
@@ -91,6 +102,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.route('/api/v1', drillRoutes(deps));
   app.route('/api/v1', backupRoutes(deps));
   app.route('/api/v1', oncallRoutes(deps));
+  app.route('/api/v1', deploymentRoutes(deps));
   app.route('/api', intakeRoutes(deps));
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',

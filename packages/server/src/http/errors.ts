@@ -12,6 +12,9 @@ import {
   NotAllowedError,
   NotFoundError,
   UnavailableError,
+  UnauthenticatedError,
+  ForbiddenError,
+  TooManyRequestsError,
 } from '../errors.js';
 import { formatPath } from '../config/load.js';
 
@@ -32,6 +35,12 @@ export function errorResponse(error: unknown, c: Context, logger: Logger): Respo
   if (error instanceof InputError) return c.json(body('input', error.message, { field: error.field }), 400);
   if (error instanceof NotFoundError) return c.json(body('not_found', error.message), 404);
   if (error instanceof ConflictError) return c.json(body('conflict', error.message), 409);
+  if (error instanceof UnauthenticatedError) return c.json(body(error.code, error.message), 401);
+  if (error instanceof ForbiddenError) return c.json(body(error.code, error.message), 403);
+  if (error instanceof TooManyRequestsError) {
+    c.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+    return c.json(body(error.code, error.message), 429);
+  }
   if (error instanceof NotAllowedError) return c.json(body('not_allowed', error.message), 403);
   if (error instanceof UnavailableError) return c.json(body('unavailable', error.message), 503);
   if (error instanceof IntegrationError) {

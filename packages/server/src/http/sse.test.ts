@@ -3,11 +3,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import pg from 'pg';
 import pino from 'pino';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { StreamEvent } from '@opsbook/contracts';
-import { apiCaller } from '../../../../test/api-caller.js';
+import { apiCaller, testAuth } from '../../../../test/api-caller.js';
+import { createTestDatabase } from '../../../../test/databases.js';
 import { startTarget, waitFor, type Target } from '../../../../test/target-server.js';
 import { Opsbook } from '../runtime/opsbook.js';
 import { EventBus } from '../runtime/event-bus.js';
@@ -23,7 +25,7 @@ interface Subscription {
 /** Reads an SSE response as it arrives, the way a browser's EventSource would. */
 async function subscribe(url: string): Promise<Subscription> {
   const controller = new AbortController();
-  const response = await fetch(url, { signal: controller.signal });
+  const response = await fetch(url, { signal: controller.signal, headers: testAuth() });
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const events: Subscription['events'] = [];
@@ -158,6 +160,148 @@ services:
         'a runbook event',
       );
       expect(runEvent.data).toMatchObject({ type: 'runbook', incident: null });
+    } finally {
+      stream.close();
+    }
+  });
+});
+
+describe('GET /api/v1/stream: deployments, backups, restores, drills and pending alerts', () => {
+  let dir: string;
+  let source: Awaited<ReturnType<typeof createTestDatabase>>;
+  let opsbook: Opsbook;
+  const call = apiCaller(() => opsbook.url);
+  const restoredName = `sse_restored_${process.pid}`;
+  const writeConfig = (rules: string[]) =>
+    writeFileSync(
+      join(dir, 'opsbook.yaml'),
+      `
+storage: { url: "sqlite:${join(dir, 'ops.db')}" }
+services:
+  - { name: shop, owner: team-shop }
+alerting:
+  defaultRules: false
+  evaluationInterval: 1s
+  rules: [${rules.join(', ')}]
+backups: { dir: backups }
+databases:
+  - { id: items, url: "${source.url}", service: shop }
+`,
+    );
+
+  beforeAll(async () => {
+    source = await createTestDatabase(inject('postgresUrl'), 'sse_live');
+    const client = new pg.Client({ connectionString: source.url });
+    await client.connect();
+    await client.query(
+      'CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT generate_series(1, 10)',
+    );
+    await client.end();
+    dir = mkdtempSync(join(tmpdir(), 'opsbook-sse-live-'));
+    writeConfig([]);
+    opsbook = new Opsbook({
+      configFile: join(dir, 'opsbook.yaml'),
+      port: 0,
+      logger: pino({ level: 'silent' }),
+    });
+    await opsbook.start();
+    await opsbook.ready();
+  }, 60_000);
+
+  afterAll(async () => {
+    await opsbook.stop();
+    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${restoredName} WITH (FORCE)`);
+    await admin.end();
+    await source.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('announces a pending alert and a recorded deployment', async () => {
+    const stream = await subscribe(`${opsbook.url}/api/v1/stream`);
+    try {
+      await waitFor(() => stream.events.some((e) => e.event === 'ready'), 5_000, 'the ready event');
+      // A rule that holds at once but fires only after an hour: its alert goes pending and stays there.
+      writeConfig([
+        '{ alert: ShopWarming, expr: "vector(1)", for: 1h, severity: warning, labels: { service: shop } }',
+      ]);
+      expect((await opsbook.reload()).applied).toBe(true);
+      const pending = await waitFor(
+        () => stream.events.find((e) => e.data.type === 'alert' && e.data.status === 'pending'),
+        10_000,
+        'a pending alert event',
+      );
+      expect(pending.data).toEqual({
+        type: 'alert',
+        id: expect.any(String),
+        status: 'pending',
+        service: 'shop',
+      });
+      expect((await call('GET', '/api/v1/alerts?state=pending')).body.items[0]).toMatchObject({
+        fingerprint: pending.data.id,
+        alertname: 'ShopWarming',
+      });
+
+      const recorded = await call('POST', '/api/v1/deployments', { service: 'shop', version: '3.1.0' });
+      expect(recorded.status).toBe(201);
+      const deployed = await waitFor(
+        () => stream.events.find((e) => e.data.type === 'deployment'),
+        5_000,
+        'a deployment event',
+      );
+      expect(deployed.data).toEqual({
+        type: 'deployment',
+        id: recorded.body.id,
+        service: 'shop',
+        status: 'succeeded',
+      });
+      await call('PATCH', `/api/v1/deployments/${recorded.body.id}`, { status: 'rolled_back' });
+      await waitFor(
+        () => stream.events.some((e) => e.data.type === 'deployment' && e.data.status === 'rolled_back'),
+        5_000,
+        'the rollback event',
+      );
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('announces a backup, a restore and a drill as they start and end', async () => {
+    const stream = await subscribe(`${opsbook.url}/api/v1/stream`);
+    const of = (type: string) => stream.events.filter((e) => e.data.type === type).map((e) => e.data);
+    try {
+      await waitFor(() => stream.events.some((e) => e.event === 'ready'), 5_000, 'the ready event');
+      const backup = await call('POST', '/api/v1/databases/items/backups');
+      expect(backup.status).toBe(202);
+      const id = backup.body.id as string;
+      await waitFor(() => of('backup').some((e) => e.status === 'succeeded'), 30_000, 'the backup to end');
+      expect(of('backup')).toEqual([
+        { type: 'backup', id, database: 'items', operation: 'backup', status: 'running' },
+        { type: 'backup', id, database: 'items', operation: 'backup', status: 'succeeded' },
+      ]);
+      // Refetching on the notice finds the finished backup.
+      expect((await call('GET', `/api/v1/backups/${id}`)).body.status).toBe('succeeded');
+
+      const restore = await call('POST', `/api/v1/backups/${id}/restore`, { to: restoredName, actor: 'ann' });
+      expect(restore.status).toBe(202);
+      await waitFor(
+        () => of('backup').some((e) => e.operation === 'restore' && e.status !== 'running'),
+        30_000,
+        'the restore to end',
+      );
+      expect(of('backup').filter((e) => e.operation === 'restore')).toEqual([
+        { type: 'backup', id: restore.body.id, database: 'items', operation: 'restore', status: 'running' },
+        { type: 'backup', id: restore.body.id, database: 'items', operation: 'restore', status: 'succeeded' },
+      ]);
+
+      const drill = await call('POST', '/api/v1/databases/items/drills', { actor: 'ann' });
+      expect(drill.status).toBe(202);
+      await waitFor(() => of('drill').some((e) => e.status !== 'running'), 30_000, 'the drill to end');
+      expect(of('drill')).toEqual([
+        { type: 'drill', id: drill.body.id, database: 'items', status: 'running' },
+        { type: 'drill', id: drill.body.id, database: 'items', status: 'passed' },
+      ]);
     } finally {
       stream.close();
     }

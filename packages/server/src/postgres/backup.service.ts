@@ -45,6 +45,16 @@ export interface BackupServiceOptions {
   copyRetryDelaysMs?: number[];
   /** How often gauges are republished and missed backups checked. */
   tickIntervalMs?: number;
+  /** A backup or restore started or ended (live clients refetch on it). */
+  onChange?(change: BackupChange): void;
+}
+
+export interface BackupChange {
+  /** The backup id, or the restore job id. */
+  id: string;
+  database: string;
+  operation: 'backup' | 'restore';
+  status: string;
 }
 
 export interface VerifyLocation {
@@ -227,6 +237,7 @@ export class BackupService implements BackupApi {
       throw error;
     }
     this.logger.info({ backup: id, database, trigger }, 'backup started');
+    this.options.onChange?.({ id, database, operation: 'backup', status: 'running' });
     const done = this.execute(record, config, controller.signal)
       .catch(async (error: unknown) => {
         // Only the store failing ends up here; the backup itself is reported by execute().
@@ -292,7 +303,13 @@ export class BackupService implements BackupApi {
           signal,
           onProgress,
         }),
-      (ended) =>
+      (ended) => {
+        this.options.onChange?.({
+          id: ended.id,
+          database: record.database,
+          operation: 'restore',
+          status: ended.status,
+        });
         void this.event(
           ended.status === 'succeeded' ? 'backup.restored' : 'backup.restore_failed',
           ended.status === 'succeeded' ? 'info' : 'error',
@@ -309,8 +326,15 @@ export class BackupService implements BackupApi {
             result: ended.result,
             error: ended.error,
           },
-        ),
+        );
+      },
     );
+    this.options.onChange?.({
+      id: job.id,
+      database: record.database,
+      operation: 'restore',
+      status: 'running',
+    });
     // Audited: who restored what where, and whether it replaced an existing database.
     await this.event(
       'backup.restore_started',
@@ -510,6 +534,12 @@ export class BackupService implements BackupApi {
         error: null,
         manifest,
       });
+      this.options.onChange?.({
+        id: record.id,
+        database: config.id,
+        operation: 'backup',
+        status: 'succeeded',
+      });
       const seconds = (manifest.finishedAt - manifest.startedAt) / 1000;
       const rows = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
       const summary = `Backup ${record.id} of ${config.id} completed: ${manifest.tables.length} tables, ${rows} rows, ${formatBytes(manifest.sizeBytes)} in ${seconds.toFixed(1)} s`;
@@ -538,6 +568,7 @@ export class BackupService implements BackupApi {
         manifest: null,
       });
       this.logger.error({ backup: record.id, database: config.id }, `backup failed: ${message}`);
+      this.options.onChange?.({ id: record.id, database: config.id, operation: 'backup', status: 'failed' });
       await this.event(
         'backup.failed',
         'error',

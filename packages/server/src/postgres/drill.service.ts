@@ -46,6 +46,8 @@ export interface DrillServiceOptions {
   now?: () => number;
   /** How often the figures are republished; 1 minute (the rule engine looks back 5). */
   publishIntervalMs?: number;
+  /** A drill started or ended (live clients refetch on it). */
+  onChange?(change: { id: string; database: string; status: DrillReport['status'] }): void;
 }
 
 export interface StartOptions {
@@ -148,6 +150,7 @@ export class DrillService {
         if (this.running.get(databaseId) === entry) this.running.delete(databaseId);
       });
     this.options.logger.info({ drill: id, database: databaseId, trigger: report.trigger }, 'drill started');
+    this.options.onChange?.({ id, database: databaseId, status: 'running' });
     return structuredClone(report);
   }
 
@@ -378,6 +381,7 @@ export class DrillService {
           ? 'missed-target'
           : 'passed';
     await this.save(report);
+    this.options.onChange?.({ id: report.id, database: report.database, status: report.status });
     this.writeFiles(report);
     await this.recordEvent(report, database);
     await this.publish();

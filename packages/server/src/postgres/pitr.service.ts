@@ -403,7 +403,7 @@ export class PitrService {
   // ---- restores ----
 
   /** Validates at once (a bad request is a 400, not a failed job), then restores in the background. */
-  startRestore(database: string, request: StartPitrRestoreRequest): Promise<PitrRestore> {
+  startRestore(database: string, request: StartPitrRestoreRequest & { actor: string }): Promise<PitrRestore> {
     return this.restores.start(this.settingsOf(database), request);
   }
 

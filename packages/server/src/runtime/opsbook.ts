@@ -38,12 +38,15 @@ import { PitrService } from '../postgres/pitr.service.js';
 import { DrillService } from '../postgres/drill.service.js';
 import type { BackupApi } from '../postgres/backup.types.js';
 import { BackupService } from '../postgres/backup.service.js';
+import { DeploymentService } from '../deployments/deployment.service.js';
+import { alertHistoryWindow } from '../deployments/deployment-alerts.js';
 import { NotFoundError, UnavailableError } from '../errors.js';
 import { Lifecycle } from './lifecycle.js';
 import { EventBus } from './event-bus.js';
 import { SelfMetrics } from './self-metrics.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
+import { provisionTokens, startAuth, type AuthParts } from './auth-parts.js';
 
 export class ConfigInvalidError extends Error {
   constructor(readonly diagnostics: Diagnostic[]) {
@@ -93,8 +96,10 @@ export class Opsbook {
   private databases: DatabaseService | undefined;
   private pitr: PitrService | undefined;
   private drills: DrillService | undefined;
+  private deployments: DeploymentService | undefined;
   /** Backups and restores (the BackupApi drills use); undefined until the store is up. */
   backups: BackupService | undefined;
+  private access: AuthParts | undefined;
   private server: ServerType | undefined;
   private watcher: FSWatcher | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -146,6 +151,10 @@ export class Opsbook {
     return service;
   }
 
+  private get env(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
+  }
+
   private get externalUrl(): string {
     return this.config.notifications.externalUrl ?? `http://localhost:${this.port}`;
   }
@@ -178,6 +187,11 @@ export class Opsbook {
       pitr: () => this.ready$(this.pitr),
       drills: () => this.ready$(this.drills),
       backups: () => this.ready$(this.backups),
+      deployments: () => this.ready$(this.deployments),
+      auth: () => this.ready$(this.access?.auth),
+      users: () => this.ready$(this.access?.users),
+      audit: () => this.ready$(this.access?.audit),
+      oidcLabel: () => undefined,
       runCheck: async (id, signal) => {
         if (!this.checks) throw new UnavailableError('checks are not running yet; retry shortly');
         return this.checks.runNow(id, signal);
@@ -240,6 +254,8 @@ export class Opsbook {
     }
     const store = this.store;
     if (!store || this.lifecycle.shuttingDown) return;
+    // First: every API route but sign-in and the probes answers 503 until access control is up.
+    this.access = await startAuth(store, this.config.auth, this.env, this.baseDir, this.logger);
     await this.startMetrics(store);
     await this.startChecks(store);
     // After the metric store and before alerting, so the first rule evaluation sees database metrics.
@@ -247,6 +263,7 @@ export class Opsbook {
     // Runbooks before alerting, so an incident opened by the first evaluation finds them.
     await this.startRunbooks(store);
     await this.startAlerting(store);
+    this.startDeployments(store);
     await this.optional('backups', () => this.startBackups(store));
     await this.optional('pitr', () => this.startPitr(store));
     // Drills restore through the backup service, so they start after it.
@@ -275,6 +292,17 @@ export class Opsbook {
     }
   }
 
+  /** Deployments from pipelines and people; alerts in each one's watch window come from alerting. */
+  private startDeployments(store: Store): void {
+    this.deployments = new DeploymentService({
+      store,
+      services: () => this.config.services,
+      watchForMs: () => this.config.deployments.watchFor,
+      alerts: alertHistoryWindow(() => this.alerts),
+      onChange: (change) => this.events.publish({ type: 'deployment', ...change }),
+    });
+  }
+
   /** Disaster-recovery drills (guide 9.3): scheduled per database, reports under <backups.dir>/drills. */
   private async startDrills(store: Store, backups: BackupApi): Promise<void> {
     const drills = new DrillService({
@@ -285,6 +313,7 @@ export class Opsbook {
       reportDir: resolve(this.baseDir, this.config.backups.dir, 'drills'),
       logger: this.logger,
       metrics: this.metricStore,
+      onChange: (change) => this.events.publish({ type: 'drill', ...change }),
     });
     await drills.start();
     this.drills = drills;
@@ -389,6 +418,7 @@ export class Opsbook {
       backups: this.config.backups,
       baseDir: this.baseDir,
       metrics: this.metricStore,
+      onChange: (change) => this.events.publish({ type: 'backup', ...change }),
     });
     await backups.start();
     this.backups = backups;
@@ -489,6 +519,16 @@ export class Opsbook {
               service: a.labels.service ?? null,
             });
         },
+      },
+      // The sink hears firing and resolved; the console also shows pending alerts come and go.
+      onTransition: (change) => {
+        if (change.state === 'pending' || change.state === 'inactive')
+          this.events.publish({
+            type: 'alert',
+            id: change.fingerprint,
+            status: change.state,
+            service: change.service,
+          });
       },
       externalUrl: this.externalUrl,
     });
@@ -620,7 +660,9 @@ export class Opsbook {
           hourRollups: now - retention.rollups,
         })) +
         (await new EventRepository(store.db).purge(now - retention.events)) +
-        ((await this.alerts?.purge(now - retention.events)) ?? 0);
+        ((await this.alerts?.purge(now - retention.events)) ?? 0) +
+        ((await this.access?.audit.purge(this.config.auth.auditRetention)) ?? 0);
+      await this.access?.auth.purgeSessions();
       if (removed > 0) this.logger.info({ removed }, 'retention: removed expired results and rollups');
     } catch (error) {
       this.logger.error({ err: error }, 'retention purge failed; will retry next hour');
@@ -676,6 +718,7 @@ export class Opsbook {
     };
     this.baseDir = loaded.baseDir;
     this.configHash = hashFile(this.options.configFile);
+    if (this.access) provisionTokens(this.access.auth, this.config.auth, this.env);
     this.scraper?.apply(this.config.metrics.scrape);
     await this.alerts?.applyConfig(this.config.alerting);
     this.dispatcher?.apply(

@@ -7,6 +7,8 @@ import type { BackupTables } from './backup-tables.js';
 import type { OncallTables } from './oncall-tables.js';
 import type { PostgresTables } from './postgres-tables.js';
 import type { PitrTables } from './pitr-tables.js';
+import type { AuthTables } from './auth-tables.js';
+import type { DeploymentTables } from './deployment-tables.js';
 // Table shapes for Kysely. Portable column types (DESIGN 5): text ids, integer epoch-ms times,
 // 0/1 booleans, JSON as text; the same rows on SQLite and PostgreSQL.
 import type { Generated } from 'kysely';
@@ -192,7 +194,9 @@ export interface DB
     BackupTables,
     OncallTables,
     PostgresTables,
-    PitrTables {
+    PitrTables,
+    AuthTables,
+    DeploymentTables {
   series: SeriesTable;
   samples: SamplesTable;
   sample_rollups: SampleRollupsTable;

@@ -13,6 +13,8 @@ import { postgresMigration } from './migrations/010_postgres.js';
 import { backupsMigration } from './migrations/011_backups.js';
 import { drillsMigration } from './migrations/012_drills.js';
 import { pitrMigration } from './migrations/013_pitr.js';
+import { authMigration } from './migrations/014_auth.js';
+import { deploymentsMigration } from './migrations/015_deployments.js';
 
 export type ColumnTypes = ReturnType<typeof columnTypes>;
 
@@ -42,6 +44,8 @@ function migrations(engine: Engine): Record<string, Migration> {
     '011_backups': backupsMigration(types),
     '012_drills': drillsMigration(types),
     '013_pitr': pitrMigration(types),
+    '014_auth': authMigration(types),
+    '015_deployments': deploymentsMigration(types),
   };
 }
 

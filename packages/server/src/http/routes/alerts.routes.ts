@@ -22,6 +22,7 @@ import { InputError } from '../../errors.js';
 import { newRouter } from '../app.js';
 import { json, standardErrors } from './responses.js';
 import { limitParam, timeParam } from './query-params.js';
+import { actorOf } from '../auth-context.js';
 
 export interface AlertRoutesDeps {
   alerts(): AlertService;
@@ -234,7 +235,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
           startsAt,
           endsAt,
           untilResolved: body.untilResolved,
-          createdBy: body.createdBy,
+          createdBy: actorOf(c, body.createdBy),
           comment: body.comment,
         },
         service.matching((labels) => matchesAll(matchers, labels)),
@@ -313,7 +314,7 @@ export function alertRoutes(deps: AlertRoutesDeps) {
         durationMs,
         timezone: body.timezone,
         comment: body.comment,
-        createdBy: body.createdBy,
+        createdBy: actorOf(c, body.createdBy),
       });
       await service.refresh();
       return c.json(maintenanceView(window, Date.now()), 201);

@@ -15,6 +15,7 @@ import type { BackupRecord } from '../../postgres/backup.types.js';
 import { newRouter } from '../app.js';
 import { json, standardErrors } from './responses.js';
 import { limitParam } from './query-params.js';
+import { actorOf } from '../auth-context.js';
 
 export interface BackupRoutesDeps {
   /** Throws UnavailableError until the store is up. */
@@ -113,9 +114,9 @@ export function backupRoutes(deps: BackupRoutesDeps) {
       },
       responses: {
         202: json(RestoreJobView, 'Started'),
-        403: json(ErrorBody, 'The source database without force'),
         ...conflict,
         ...standardErrors,
+        403: json(ErrorBody, 'Not an admin, or the source database without force'),
       },
     }),
     async (c) => {
@@ -131,7 +132,7 @@ export function backupRoutes(deps: BackupRoutesDeps) {
         targetUrl: body.targetUrl,
         force: body.force,
         jobs: body.jobs,
-        actor: body.actor,
+        actor: actorOf(c, body.actor),
       });
       c.header('Location', `/api/v1/restores/${job.id}`);
       return c.json(job, 202);

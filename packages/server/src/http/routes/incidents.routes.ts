@@ -22,6 +22,7 @@ import { UnavailableError } from '../../errors.js';
 import { newRouter } from '../app.js';
 import { json, standardErrors } from './responses.js';
 import { limitParam } from './query-params.js';
+import { actorOf } from '../auth-context.js';
 
 export interface IncidentRoutesDeps {
   incidents(): IncidentService;
@@ -103,16 +104,16 @@ export function incidentRoutes(deps: IncidentRoutesDeps) {
     }),
     async (c) => {
       const b = c.req.valid('json');
-      const incident = await deps.incidents().create(b);
+      const incident = await deps.incidents().create({ ...b, actor: actorOf(c, b.actor) });
       return c.json(view(incident), 201);
     },
   );
 
-  const action = <T extends z.ZodType<{ actor: string }>>(
+  const action = <T extends z.ZodType<{ actor?: string | undefined }>>(
     path: string,
     summary: string,
     schema: T,
-    run: (service: IncidentService, id: string, b: z.infer<T>) => Promise<Incident>,
+    run: (service: IncidentService, id: string, b: z.infer<T> & { actor: string }) => Promise<Incident>,
   ) =>
     router.openapi(
       createRoute({
@@ -131,7 +132,7 @@ export function incidentRoutes(deps: IncidentRoutesDeps) {
         };
         const id = req.valid('param').id;
         const b = req.valid('json');
-        return c.json(view(await run(deps.incidents(), id, b)), 200);
+        return c.json(view(await run(deps.incidents(), id, { ...b, actor: actorOf(c, b.actor) })), 200);
       },
     );
 
@@ -176,7 +177,7 @@ export function incidentRoutes(deps: IncidentRoutesDeps) {
       const result = await postStatusUpdate(deps.incidents(), deps.incidentNotifier(), {
         id: c.req.valid('param').id,
         text: b.text,
-        actor: b.actor,
+        actor: actorOf(c, b.actor),
         receivers: b.receivers,
       });
       return c.json(result, 202);

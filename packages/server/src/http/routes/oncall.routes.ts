@@ -15,6 +15,7 @@ import { DAY_MS } from '../../oncall/zoned-time.js';
 import { newRouter } from '../app.js';
 import { json, standardErrors } from './responses.js';
 import { timeParam } from './query-params.js';
+import { actorOf } from '../auth-context.js';
 
 export interface OncallRoutesDeps {
   oncall(): OncallService;
@@ -85,7 +86,7 @@ export function oncallRoutes(deps: OncallRoutesDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       const b = c.req.valid('json');
-      const created = await deps.oncall().addOverride({ scheduleId: id, ...b });
+      const created = await deps.oncall().addOverride({ scheduleId: id, ...b, actor: actorOf(c, b.actor) });
       return c.json(created, 201);
     },
   );
@@ -98,7 +99,9 @@ export function oncallRoutes(deps: OncallRoutesDeps) {
       summary: 'Remove an override made through the API (kept on record as deleted)',
       request: {
         params: z.object({ id: z.string() }),
-        query: z.object({ actor: z.string().min(1).default('api').describe('who removes it') }),
+        query: z.object({
+          actor: z.string().min(1).optional().describe('who removes it (integration tokens only)'),
+        }),
       },
       responses: {
         200: json(OncallOverrideView, 'The deleted override'),
@@ -108,7 +111,7 @@ export function oncallRoutes(deps: OncallRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      return c.json(await deps.oncall().deleteOverride(id, c.req.valid('query').actor), 200);
+      return c.json(await deps.oncall().deleteOverride(id, actorOf(c, c.req.valid('query').actor)), 200);
     },
   );
 

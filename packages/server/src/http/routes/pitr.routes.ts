@@ -12,6 +12,7 @@ import {
 import type { PitrService } from '../../postgres/pitr.service.js';
 import { newRouter } from '../app.js';
 import { json, standardErrors } from './responses.js';
+import { actorOf } from '../auth-context.js';
 
 export interface PitrRoutesDeps {
   pitr(): PitrService;
@@ -21,7 +22,13 @@ const body = <T extends z.ZodType>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
 });
 const database = z.object({ id: z.string().describe('the database id from the config') });
-const actor = z.string().min(1).describe('who does it (access control comes later)');
+const actor = z
+  .string()
+  .min(1)
+  .optional()
+  .describe(
+    'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+  );
 const errors = {
   ...standardErrors,
   409: json(
@@ -68,7 +75,8 @@ export function pitrRoutes(deps: PitrRoutesDeps) {
       request: { params: database, ...body(z.object({ actor })) },
       responses: { 200: json(PitrSetupResult, 'Stanza ready'), ...errors },
     }),
-    async (c) => c.json(await deps.pitr().setup(c.req.valid('param').id, c.req.valid('json').actor), 200),
+    async (c) =>
+      c.json(await deps.pitr().setup(c.req.valid('param').id, actorOf(c, c.req.valid('json').actor)), 200),
   );
 
   router.openapi(
@@ -84,7 +92,10 @@ export function pitrRoutes(deps: PitrRoutesDeps) {
       const input = c.req.valid('json');
       const run = await deps
         .pitr()
-        .startBackup(c.req.valid('param').id, input.type, { trigger: 'manual', actor: input.actor });
+        .startBackup(c.req.valid('param').id, input.type, {
+          trigger: 'manual',
+          actor: actorOf(c, input.actor),
+        });
       return c.json(run, 202);
     },
   );
@@ -111,7 +122,16 @@ export function pitrRoutes(deps: PitrRoutesDeps) {
       request: { params: database, ...body(StartPitrRestoreRequest) },
       responses: { 202: json(PitrRestore, 'Started'), ...errors },
     }),
-    async (c) => c.json(await deps.pitr().startRestore(c.req.valid('param').id, c.req.valid('json')), 202),
+    async (c) =>
+      c.json(
+        await deps
+          .pitr()
+          .startRestore(c.req.valid('param').id, {
+            ...c.req.valid('json'),
+            actor: actorOf(c, c.req.valid('json').actor),
+          }),
+        202,
+      ),
   );
 
   router.openapi(
@@ -148,7 +168,10 @@ export function pitrRoutes(deps: PitrRoutesDeps) {
       responses: { 200: json(PitrRestore, 'Stopped'), ...errors },
     }),
     async (c) =>
-      c.json(await deps.pitr().stopRestore(c.req.valid('param').id, c.req.valid('json').actor), 200),
+      c.json(
+        await deps.pitr().stopRestore(c.req.valid('param').id, actorOf(c, c.req.valid('json').actor)),
+        200,
+      ),
   );
 
   router.openapi(
@@ -172,7 +195,7 @@ export function pitrRoutes(deps: PitrRoutesDeps) {
     async (c) => {
       const q = c.req.valid('query');
       return c.json(
-        await deps.pitr().removeRestore(c.req.valid('param').id, q.actor, q.confirm === 'true'),
+        await deps.pitr().removeRestore(c.req.valid('param').id, actorOf(c, q.actor), q.confirm === 'true'),
         200,
       );
     },

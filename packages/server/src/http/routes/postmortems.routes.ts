@@ -16,6 +16,7 @@ import type { PostmortemService } from '../../incidents/postmortem.service.js';
 import { newRouter } from '../app.js';
 import { json, standardErrors } from './responses.js';
 import { limitParam, timeParam } from './query-params.js';
+import { withActor } from '../auth-context.js';
 
 export interface PostmortemRoutesDeps {
   postmortems(): PostmortemService;
@@ -82,7 +83,11 @@ export function postmortemRoutes(deps: PostmortemRoutesDeps) {
       request: { params: incidentParam, ...body(PostmortemUpdate) },
       responses: { 200: json(PostmortemView, 'Saved'), ...changeErrors },
     }),
-    async (c) => c.json(await deps.postmortems().update(c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) =>
+      c.json(
+        await deps.postmortems().update(c.req.valid('param').id, withActor(c, c.req.valid('json'))),
+        200,
+      ),
   );
 
   router.openapi(
@@ -111,7 +116,10 @@ export function postmortemRoutes(deps: PostmortemRoutesDeps) {
       responses: { 201: json(ActionItemView, 'Created'), ...errors },
     }),
     async (c) =>
-      c.json(await deps.postmortems().actionItems.add(c.req.valid('param').id, c.req.valid('json')), 201),
+      c.json(
+        await deps.postmortems().actionItems.add(c.req.valid('param').id, withActor(c, c.req.valid('json'))),
+        201,
+      ),
   );
 
   router.openapi(
@@ -124,7 +132,12 @@ export function postmortemRoutes(deps: PostmortemRoutesDeps) {
       responses: { 200: json(ActionItemView, 'Changed'), ...changeErrors },
     }),
     async (c) =>
-      c.json(await deps.postmortems().actionItems.update(c.req.valid('param').id, c.req.valid('json')), 200),
+      c.json(
+        await deps
+          .postmortems()
+          .actionItems.update(c.req.valid('param').id, withActor(c, c.req.valid('json'))),
+        200,
+      ),
   );
 
   router.openapi(

@@ -9,6 +9,8 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
 
 export const standardErrors = {
   400: json(ErrorBody, 'Bad parameter or body'),
+  401: json(ErrorBody, 'Not signed in, or an unknown token'),
+  403: json(ErrorBody, 'The role is too low, or the CSRF header is missing'),
   404: json(ErrorBody, 'Not found'),
   503: json(ErrorBody, 'Not ready'),
 };

@@ -6,6 +6,7 @@ import type { RunbookEngine } from '../../runbooks/runbook-engine.js';
 import { newRouter } from '../app.js';
 import { json, standardErrors } from './responses.js';
 import { limitParam } from './query-params.js';
+import { actorOf, approverOf } from '../auth-context.js';
 
 export interface RunbookRoutesDeps {
   runbooks(): RunbookEngine;
@@ -25,8 +26,15 @@ const RunbookSummary = z.object({
 const body = <T extends z.ZodType>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
 });
-const actor = z.string().min(1).describe('who does it (access control comes later)');
-const Approver = z.object({ actor, roles: z.array(z.string()).default([]), reason: z.string().optional() });
+const actor = z
+  .string()
+  .min(1)
+  .optional()
+  .describe(
+    'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+  );
+// Roles come from the caller's account (role and groups), never from the request.
+const Approver = z.object({ actor, reason: z.string().optional() });
 const stepParams = z.object({ id: z.string(), step: z.string() });
 const errors = { ...standardErrors, 409: json(z.object({}).passthrough(), 'Not waiting for this') };
 
@@ -81,7 +89,7 @@ export function runbookRoutes(deps: RunbookRoutesDeps) {
         trigger: input.incident
           ? { manual: true, incident: (await deps.incidents().get(input.incident)).id }
           : { manual: true },
-        actor: input.actor,
+        actor: actorOf(c, input.actor),
       });
       return c.json(run, 201);
     },
@@ -141,7 +149,7 @@ export function runbookRoutes(deps: RunbookRoutesDeps) {
     async (c) => {
       const { id, step } = c.req.valid('param');
       const input = c.req.valid('json');
-      return c.json(await deps.runbooks().tick(id, step, input.actor, input.note), 200);
+      return c.json(await deps.runbooks().tick(id, step, actorOf(c, input.actor), input.note), 200);
     },
   );
 
@@ -159,7 +167,7 @@ export function runbookRoutes(deps: RunbookRoutesDeps) {
       async (c) => {
         const { id, step } = c.req.valid('param');
         const input = c.req.valid('json');
-        const who = { id: input.actor, roles: input.roles };
+        const who = approverOf(c, input.actor);
         const engine = deps.runbooks();
         const run =
           decision === 'approve'

@@ -1,0 +1,144 @@
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import type { z } from 'zod';
+import {
+  AuthProviders,
+  ChangePasswordRequest,
+  ErrorBody,
+  SessionView,
+  SignInRequest,
+} from '@opsbook/contracts';
+import type { AuthService } from '../../auth/auth.service.js';
+import { UnauthenticatedError } from '../../errors.js';
+import { newRouter } from '../app.js';
+import { clientIp, principalOf } from '../auth-context.js';
+import { SESSION_COOKIE, type AuthDeps } from '../auth.middleware.js';
+import { json, standardErrors } from './responses.js';
+
+export interface AuthRoutesDeps extends AuthDeps {
+  /** The sign-in page's button label when single sign-on is configured. */
+  oidcLabel(): string | undefined;
+}
+
+const body = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { 'application/json': { schema } }, required: true },
+});
+
+export function secureCookie(c: Context, auth: AuthService): boolean {
+  const setting = auth.settings.session.secureCookie;
+  if (setting !== 'auto') return setting;
+  return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+}
+
+export function setSessionCookie(c: Context, auth: AuthService, sessionId: string): void {
+  setCookie(c, SESSION_COOKIE, sessionId, {
+    httpOnly: true,
+    sameSite: 'Lax',
+    path: '/',
+    secure: secureCookie(c, auth),
+    maxAge: Math.floor(auth.settings.session.maxAge / 1000),
+  });
+}
+
+export function authRoutes(deps: AuthRoutesDeps) {
+  const router = newRouter();
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/auth/providers',
+      tags: ['access'],
+      summary: 'How one can sign in (public): passwords, and single sign-on when configured',
+      responses: { 200: json(AuthProviders, 'Sign-in methods') },
+    }),
+    (c) => {
+      const label = deps.oidcLabel();
+      return c.json({ password: true, oidc: { enabled: label !== undefined, label: label ?? '' } }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/sign-in',
+      tags: ['access'],
+      summary: 'Sign in with a username and password; sets the httpOnly session cookie',
+      description:
+        'A wrong username or password answers 401 with one generic message and counts towards the lockout (5 failures in 15 minutes lock the account for 15 minutes: 429 with Retry-After).',
+      request: body(SignInRequest),
+      responses: {
+        200: json(SessionView, 'Signed in; keep csrfToken for the x-csrf-token header'),
+        429: json(ErrorBody, 'Locked out or too many attempts'),
+        ...standardErrors,
+      },
+    }),
+    async (c) => {
+      const input = c.req.valid('json');
+      const auth = deps.auth();
+      const { sessionId, principal } = await auth.signIn(
+        input.username,
+        input.password,
+        clientIp(c, auth.settings.trustProxy),
+      );
+      setSessionCookie(c, auth, sessionId);
+      return c.json(auth.sessionView(principal), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/sign-out',
+      tags: ['access'],
+      summary: 'End the session and clear its cookie',
+      responses: { 204: { description: 'Signed out' } },
+    }),
+    async (c) => {
+      const auth = deps.auth();
+      await auth.signOut(principalOf(c), clientIp(c, auth.settings.trustProxy));
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      return c.body(null, 204);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/auth/session',
+      tags: ['access'],
+      summary: 'Who the caller is, their role, and the CSRF value for mutations',
+      responses: { 200: json(SessionView, 'The caller'), ...standardErrors },
+    }),
+    (c) => {
+      const principal = principalOf(c);
+      if (!principal) throw new UnauthenticatedError('not signed in');
+      return c.json(deps.auth().sessionView(principal), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/password',
+      tags: ['access'],
+      summary: 'Change your own password (other sessions of yours end)',
+      request: body(ChangePasswordRequest),
+      responses: { 204: { description: 'Changed' }, ...standardErrors },
+    }),
+    async (c) => {
+      const input = c.req.valid('json');
+      const auth = deps.auth();
+      const principal = principalOf(c)!;
+      await auth.changePassword(
+        principal,
+        input.current,
+        input.password,
+        clientIp(c, auth.settings.trustProxy),
+      );
+      return c.body(null, 204);
+    },
+  );
+
+  return router;
+}
