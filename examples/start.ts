@@ -1,4 +1,6 @@
 // `npm start`: the bundled example service and Opsbook watching it, in one process.
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { formatDiagnostic } from '../packages/server/src/config/load.js';
 import { ConfigInvalidError, Opsbook } from '../packages/server/src/runtime/opsbook.js';
 import { startExampleService } from './example-service/src/service.js';
@@ -24,6 +26,18 @@ try {
   process.exit(error instanceof ConfigInvalidError ? 2 : 1);
 }
 
+// The first admin is created once the store is up; say how to sign in before anything else.
+await opsbook.ready();
+const passwordFile = join(
+  dirname(resolve(process.env.OPSBOOK_DB ?? './data/opsbook.db')),
+  'initial-admin-password',
+);
+const shownFile = relative(process.cwd(), passwordFile) || passwordFile;
+const signIn = existsSync(passwordFile)
+  ? `  Sign in to the console as admin; the password is in ${shownFile} (change it under Account).
+  npx opsbook login --username admin --password-stdin < ${shownFile}
+                                              lets the CLI below act as you (a token in ~/.config/opsbook)`
+  : `  Sign in to the console with your account; \`npx opsbook login\` signs the CLI in.`;
 const ex = example.url;
 // The CLI talks to http://localhost:8080 unless told otherwise.
 const cliUrl =
@@ -35,6 +49,8 @@ console.error(`
   example-service ${ex}   (fault injection: PUT /admin/faults)
   demo receiver   ${receiver.url}   (prints the alerts, pages and status updates Opsbook sends)
 ${cliUrl}
+${signIn}
+
   npx opsbook status                          services and checks
   npx opsbook oncall                          who is on call: "On-call engineer", paged at the demo receiver
 

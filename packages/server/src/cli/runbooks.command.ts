@@ -41,10 +41,6 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function roleList(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').filter(Boolean)];
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function run(options: Common, action: () => Promise<void>): Promise<void> {
@@ -53,7 +49,8 @@ async function run(options: Common, action: () => Promise<void>): Promise<void> 
   } catch (error) {
     let message = (error as Error).message;
     if (error instanceof ApiError && error.status === 403 && /needs role/.test(message))
-      message += '; pass --role <role> (or set OPSBOOK_ROLES) with a role you hold';
+      message +=
+        '; your account needs that role or group: an admin adds it with `opsbook users set-groups <you> <group>`';
     else if (error instanceof ApiError && error.status === 404 && /runbook run/.test(message))
       message += '; see `opsbook runbooks runs` for the runs there are';
     fail(message, 1, options.json);
@@ -156,12 +153,12 @@ function nextAction(run: RunbookRunView): string | undefined {
   const role = typeof waiting.evidence.role === 'string' ? waiting.evidence.role : 'operator';
   const gated = gatedBy(run, waiting.id);
   return (
-    `waiting for approval by role ${role}${waiting.deadline ? ` until ${timestamp(waiting.deadline)} UTC` : ''}: ${waiting.title}\n` +
+    `waiting for approval by role or group ${role}${waiting.deadline ? ` until ${timestamp(waiting.deadline)} UTC` : ''}: ${waiting.title}\n` +
     (gated.length
       ? `  approving lets ${gated.length} destructive step${gated.length > 1 ? 's' : ''} run: ${gated.map((s) => s.id).join(', ')}\n`
       : '') +
-    `  opsbook runbooks approve ${run.id} ${waiting.id} --role ${role}\n` +
-    `  opsbook runbooks reject ${run.id} ${waiting.id} --role ${role} --comment "why"`
+    `  opsbook runbooks approve ${run.id} ${waiting.id}\n` +
+    `  opsbook runbooks reject ${run.id} ${waiting.id} --comment "why"`
   );
 }
 
@@ -569,62 +566,44 @@ export function registerRunbookCommands(program: Command): void {
           '-c, --comment <text>',
           decision === 'approve' ? 'why (sent as the reason)' : 'why it is rejected (required)',
         )
-        .option(
-          '--role <role>',
-          'a role you hold, e.g. operator (repeat for more; default $OPSBOOK_ROLES, comma-separated)',
-          roleList,
-          [] as string[],
-        )
         .option('-y, --yes', 'do not ask for confirmation (needed without a terminal)'),
       true,
-    ).action(
-      (
-        runId: string,
-        stepId: string,
-        options: Common & { comment?: string; role: string[]; yes?: boolean },
-      ) =>
-        run(options, async () => {
-          if (decision === 'reject' && !options.comment)
-            throw new Error('say why with --comment "..." so the next person knows');
-          const base = apiUrl(options.url);
-          const before = await api<RunbookRunView>(base, `/api/v1/runbook-runs/${encodeURIComponent(runId)}`);
-          const step = before.steps.find((s) => s.id === stepId);
-          if (!step)
-            throw new Error(
-              `run ${runId} has no step "${stepId}"; its steps: ${before.steps.map((s) => s.id).join(', ')}`,
-            );
-          if (step.kind === 'manual')
-            throw new Error(
-              `${stepId} is a manual step; tick it with: opsbook runbooks tick ${runId} ${stepId}`,
-            );
-          const gated = gatedBy(before, stepId);
-          if (decision === 'approve' && gated.length && !options.yes) {
-            const what = `approving ${stepId} lets destructive step${gated.length > 1 ? 's' : ''} run: ${gated.map((s) => `${s.id} (${s.title})`).join(', ')}`;
-            if (!process.stdin.isTTY)
-              throw new Error(`${what}; there is no terminal to confirm on, so pass --yes to approve`);
-            if (!(await confirm(`${what}. Approve?`))) {
-              process.stderr.write('not approved; nothing changed\n');
-              process.exitCode = 1;
-              return;
-            }
-          }
-          const roles = options.role.length
-            ? options.role
-            : (process.env.OPSBOOK_ROLES ?? '')
-                .split(',')
-                .map((r) => r.trim())
-                .filter(Boolean);
-          const after = await postJson<RunbookRunView>(
-            base,
-            `/api/v1/runbook-runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepId)}/${decision}`,
-            {
-              actor: actorName(options.as),
-              roles,
-              ...(options.comment ? { reason: options.comment } : {}),
-            },
+    ).action((runId: string, stepId: string, options: Common & { comment?: string; yes?: boolean }) =>
+      run(options, async () => {
+        if (decision === 'reject' && !options.comment)
+          throw new Error('say why with --comment "..." so the next person knows');
+        const base = apiUrl(options.url);
+        const before = await api<RunbookRunView>(base, `/api/v1/runbook-runs/${encodeURIComponent(runId)}`);
+        const step = before.steps.find((s) => s.id === stepId);
+        if (!step)
+          throw new Error(
+            `run ${runId} has no step "${stepId}"; its steps: ${before.steps.map((s) => s.id).join(', ')}`,
           );
-          report(options, after, `${decision === 'approve' ? 'approved' : 'rejected'} ${stepId}`, before);
-        }),
+        if (step.kind === 'manual')
+          throw new Error(
+            `${stepId} is a manual step; tick it with: opsbook runbooks tick ${runId} ${stepId}`,
+          );
+        const gated = gatedBy(before, stepId);
+        if (decision === 'approve' && gated.length && !options.yes) {
+          const what = `approving ${stepId} lets destructive step${gated.length > 1 ? 's' : ''} run: ${gated.map((s) => `${s.id} (${s.title})`).join(', ')}`;
+          if (!process.stdin.isTTY)
+            throw new Error(`${what}; there is no terminal to confirm on, so pass --yes to approve`);
+          if (!(await confirm(`${what}. Approve?`))) {
+            process.stderr.write('not approved; nothing changed\n');
+            process.exitCode = 1;
+            return;
+          }
+        }
+        const after = await postJson<RunbookRunView>(
+          base,
+          `/api/v1/runbook-runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepId)}/${decision}`,
+          {
+            actor: actorName(options.as),
+            ...(options.comment ? { reason: options.comment } : {}),
+          },
+        );
+        report(options, after, `${decision === 'approve' ? 'approved' : 'rejected'} ${stepId}`, before);
+      }),
     );
   decide('approve');
   decide('reject');
