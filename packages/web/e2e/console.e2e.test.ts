@@ -1,8 +1,10 @@
 /// <reference lib="dom" />
 // The console in real Chromium against a real Opsbook, the example service and a real PostgreSQL:
-// every page shows live data, a fault turns the service red without a reload (server-sent events),
-// an incident is acknowledged from the keyboard, a runbook step is approved and an alert silenced.
-// Screenshots of every page go to test-results/screenshots/.
+// sign in (a wrong password first), every page shows live data, a fault turns the service red without a
+// reload (server-sent events), an incident is acknowledged from the keyboard, a runbook step is approved
+// and an alert silenced; an expired session returns to sign-in and back; the admin page manages users
+// and tokens; a viewer sees what they may not do; sign out. Screenshots of every page go to
+// test-results/screenshots/.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import pino from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { apiCaller } from '../../../test/api-caller.js';
 import { createTestDatabase } from '../../../test/databases.js';
 import { waitFor } from '../../../test/target-server.js';
@@ -20,6 +22,10 @@ import { startExampleService, type ExampleService } from '../../../examples/exam
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const shots = join(root, 'test-results', 'screenshots');
+// The first admin, created at the first start from OPSBOOK_ADMIN_PASSWORD.
+const ADMIN = { username: 'ann', password: 'correct horse battery staple' };
+const VIEWER = { username: 'vic', password: 'viewer password 42' };
+const LOCKED = { username: 'lou', password: 'lou password 1234' };
 
 describe('the web console in Chromium', () => {
   let dir: string;
@@ -27,6 +33,7 @@ describe('the web console in Chromium', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let opsbook: Opsbook;
   let browser: Browser;
+  let context: BrowserContext;
   let page: Page;
   const call = apiCaller(() => opsbook.url);
   let incidentId: string;
@@ -91,6 +98,8 @@ runbooks: { dirs: [runbooks] }
       configFile: join(dir, 'opsbook.yaml'),
       port: 0,
       logger: pino({ level: 'silent' }),
+      // The process env keeps the test token (OPSBOOK_ADMIN_TOKEN) that `call` sends.
+      env: { ...process.env, OPSBOOK_ADMIN_USER: ADMIN.username, OPSBOOK_ADMIN_PASSWORD: ADMIN.password },
     });
     await opsbook.start();
     await opsbook.ready();
@@ -108,14 +117,10 @@ runbooks: { dirs: [runbooks] }
         '--no-first-run',
       ],
     });
-    const context = await browser.newContext({
+    context = await browser.newContext({
       viewport: { width: 1400, height: 1000 },
       colorScheme: 'light',
     });
-    // Until sign-in exists, the console acts under the name kept in localStorage.
-    await context.addInitScript(() =>
-      localStorage.setItem('opsbook.actor', JSON.stringify({ name: 'ann', roles: ['responder'] })),
-    );
     page = await context.newPage();
     // Well under the test's own timeout, so a failure names the element it was waiting for.
     page.setDefaultTimeout(10_000);
@@ -130,13 +135,52 @@ runbooks: { dirs: [runbooks] }
   });
 
   const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-  const nav = async (name: string) => {
+  const nav = async (name: string, heading = name) => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
-    await page.getByRole('heading', { level: 1, name }).waitFor();
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+  };
+  const signInForm = (on: Page = page) => on.getByRole('form', { name: 'Sign in' });
+  /** Fills and sends the sign-in form; the server's status once it has answered. */
+  const signIn = async (username: string, password: string, on: Page = page) => {
+    const form = signInForm(on);
+    await form.getByLabel('Username').fill(username);
+    await form.getByLabel('Password').fill(password);
+    const answered = on.waitForResponse((r) => r.url().endsWith('/api/v1/auth/sign-in'));
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    return (await answered).status();
+  };
+  const signOut = async () => {
+    await page.getByRole('banner').getByRole('button', { name: 'Sign out' }).click();
+    await signInForm().waitFor();
+  };
+  const pathOf = (url: string) => {
+    const u = new URL(url);
+    return u.pathname + u.search + u.hash;
   };
 
-  it('shows the overview and turns a service red live when its probe fails', async () => {
+  it('signs in, after a wrong password gets one generic message', async () => {
     await page.goto(opsbook.url);
+    await signInForm().waitFor();
+    expect(pathOf(page.url())).toBe('/sign-in');
+    await shot('sign-in');
+    expect(await signIn(ADMIN.username, 'not the password')).toBe(401);
+    await signInForm().getByRole('alert').getByText('wrong username or password').waitFor();
+    // An unknown user gets the very same words: they must not tell which usernames exist.
+    expect(await signIn('nobody-here', 'not the password')).toBe(401);
+    await signInForm().getByRole('alert').getByText('wrong username or password').waitFor();
+    expect(await signIn(ADMIN.username, ADMIN.password)).toBe(200);
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    const header = page.getByRole('banner');
+    await header.getByRole('link', { name: 'Administrator' }).waitFor();
+    await header.getByText('admin', { exact: true }).waitFor();
+    await header.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).waitFor();
+    // The session cookie is out of reach of the page's scripts.
+    const cookie = (await context.cookies()).find((c) => c.name === 'opsbook_session');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    expect(await page.evaluate(() => document.cookie)).not.toContain('opsbook_session');
+  });
+
+  it('shows the overview and turns a service red live when its probe fails', async () => {
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
     await page.getByRole('status').getByText('● live').waitFor();
     const tile = (status: string) =>
@@ -200,14 +244,10 @@ runbooks: { dirs: [runbooks] }
       title: 'Example service not ready',
       severity: 'SEV1',
       services: ['example-service'],
-      actor: 'opsbook-test',
     });
     expect(opened.status).toBe(201);
     incidentId = opened.body.id;
-    const run = await call('POST', '/api/v1/runbooks/restart-example/runs', {
-      actor: 'opsbook-test',
-      incident: incidentId,
-    });
+    const run = await call('POST', '/api/v1/runbooks/restart-example/runs', { incident: incidentId });
     expect(run.status).toBe(201);
 
     await nav('Incidents');
@@ -257,16 +297,12 @@ runbooks: { dirs: [runbooks] }
 
   it('silences an alert from the alerts page', async () => {
     // Through the Alertmanager-compatible intake: the default rules need minutes of data to fire.
-    const pushed = await fetch(`${opsbook.url}/api/v2/alerts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([
-        {
-          labels: { alertname: 'OrdersBacklog', severity: 'warning', service: 'example-service' },
-          annotations: { summary: 'orders queue is growing' },
-        },
-      ]),
-    });
+    const pushed = await call('POST', '/api/v2/alerts', [
+      {
+        labels: { alertname: 'OrdersBacklog', severity: 'warning', service: 'example-service' },
+        annotations: { summary: 'orders queue is growing' },
+      },
+    ]);
     expect(pushed.status).toBe(200);
     await nav('Alerts');
     await page.getByRole('button', { name: 'Silence OrdersBacklog on example-service' }).click();
@@ -328,6 +364,111 @@ runbooks: { dirs: [runbooks] }
     await shot('runbooks');
   });
 
+  it('returns to sign-in when the session expires, and signing in lands on the same address', async () => {
+    const address = `/incidents/${incidentId}?view=timeline#section-timeline`;
+    await page.goto(`${opsbook.url}${address}`);
+    await page.getByRole('heading', { level: 1, name: new RegExp(incidentId) }).waitFor();
+    // The session ends under the page (as an expired cookie would): the next call answers 401.
+    await context.clearCookies();
+    await page.getByRole('textbox', { name: 'Note' }).fill('written after the session ended');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await signInForm().waitFor();
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    expect(new URL(page.url()).searchParams.get('next')).toBe(address);
+    await page.getByText(`You will return to ${address}.`).waitFor();
+    // From the keyboard alone: the username field has focus, Tab to the password, Enter sends.
+    await page.keyboard.type(ADMIN.username);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ADMIN.password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: new RegExp(incidentId) }).waitFor();
+    expect(pathOf(page.url())).toBe(address);
+    // The refused note was not written by anyone.
+    const incident = (await call('GET', `/api/v1/incidents/${incidentId}`)).body;
+    expect(incident.timeline.some((t: any) => t.text === 'written after the session ended')).toBe(false);
+  });
+
+  it('manages users and tokens on the admin page, with the server field errors beside the fields', async () => {
+    await nav('Admin');
+    const create = page.getByRole('form', { name: 'Create a user' });
+    const password = create.getByLabel('Password', { exact: true });
+    await create.getByLabel('Username').fill(VIEWER.username);
+    await create.getByLabel('Full name').fill('Vic Viewer');
+    await create.getByLabel('Role').selectOption('viewer');
+    await password.fill('short');
+    await create.getByRole('button', { name: 'Create user' }).click();
+    const tooShort = create.getByText('use at least 12 characters');
+    await tooShort.waitFor();
+    // Beside the password field and tied to it, so a screen reader reads it with the field.
+    expect(await password.getAttribute('aria-invalid')).toBe('true');
+    expect((await password.getAttribute('aria-describedby'))?.split(' ')).toContain(
+      await tooShort.getAttribute('id'),
+    );
+    await password.fill(VIEWER.password);
+    await create.getByRole('button', { name: 'Create user' }).click();
+    await create.getByText('Created vic (viewer).').waitFor();
+    expect(await tooShort.count()).toBe(0);
+    const users = page.getByRole('table', { name: 'Users' });
+    await users.getByRole('combobox', { name: 'Role of vic' }).waitFor();
+    expect(await users.getByRole('combobox', { name: 'Role of vic' }).inputValue()).toBe('viewer');
+
+    // A token: its secret is shown once, copies to the clipboard and works with the role chosen.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: opsbook.url });
+    const tokenForm = page.getByRole('form', { name: 'Create a token' });
+    await tokenForm.getByLabel('Name', { exact: true }).fill('ci-pipeline');
+    await tokenForm.getByLabel('Kind').selectOption('api');
+    await tokenForm.getByLabel('Role').selectOption('viewer');
+    await tokenForm.getByLabel('Expires in (days)').fill('30');
+    await tokenForm.getByRole('button', { name: 'Create token' }).click();
+    const created = page.getByRole('group', { name: 'New token secret' });
+    const secret = await created.getByLabel('Secret').inputValue();
+    expect(secret.length).toBeGreaterThanOrEqual(24);
+    await created.getByRole('button', { name: 'Copy' }).click();
+    await created.getByText('Copied to the clipboard.').waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    const asToken = () =>
+      fetch(`${opsbook.url}/api/v1/auth/session`, { headers: { authorization: `Bearer ${secret}` } });
+    const tokenSession = await asToken();
+    expect(tokenSession.status).toBe(200);
+    expect(((await tokenSession.json()) as { user: { role: string } }).user.role).toBe('viewer');
+    await created.getByRole('button', { name: 'Done' }).click();
+    const tokens = page.getByRole('table', { name: 'API tokens' });
+    const row = tokens.getByRole('row', { name: /ci-pipeline/ });
+    await row.waitFor();
+    expect(await page.getByText(secret).count()).toBe(0);
+    await shot('admin');
+    await row.getByRole('button', { name: 'Revoke ci-pipeline' }).click();
+    await row.getByRole('button', { name: 'Confirm revoking ci-pipeline' }).click();
+    await waitFor(async () => (await asToken()).status === 401, 10_000, 'the revoked token to be refused');
+
+    // Five wrong passwords lock an account; an admin unlocks it here.
+    expect((await call('POST', '/api/v1/users', { ...LOCKED, role: 'responder' })).status).toBe(201);
+    const other = await browser.newContext();
+    try {
+      const elsewhere = await other.newPage();
+      await elsewhere.goto(`${opsbook.url}/sign-in`);
+      const attempt = (password: string) => signIn(LOCKED.username, password, elsewhere);
+      for (let i = 0; i < 4; i++) expect(await attempt('not lou password')).toBe(401);
+      // The fifth failure locks the account, and the page says so instead of the generic message.
+      expect(await attempt('not lou password')).toBe(429);
+      await signInForm(elsewhere)
+        .getByRole('alert')
+        .getByText(/this account is locked for 15 minutes/)
+        .waitFor();
+      // Locked: even the right password is refused.
+      expect(await attempt(LOCKED.password)).toBe(429);
+      await page.reload();
+      const lou = users.getByRole('row', { name: /^lou/ });
+      await lou.getByText(/^locked/).waitFor();
+      await lou.getByRole('button', { name: 'Unlock lou' }).click();
+      await lou.getByText(/^locked/).waitFor({ state: 'detached' });
+      expect(await attempt(LOCKED.password)).toBe(200);
+      await elsewhere.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('shows the four dashboards with real data or a clear note of what is missing', async () => {
     // Half the orders fail, so the error-rate chart has something to draw once the next scrape lands.
     await fetch(`${example.url}/admin/faults`, { method: 'PUT', body: JSON.stringify({ errorRate: 0.5 }) });
@@ -362,8 +503,114 @@ runbooks: { dirs: [runbooks] }
     await shot('dashboard-database');
 
     await nav('Security');
-    await page.getByText(/Not recorded yet: Opsbook has no sign-in/).waitFor();
     await page.getByText(/No TLS checks/).waitFor();
+    const audit = (await call('GET', '/api/v1/audit?limit=1')).body;
+    expect(audit.failedSignIns24h).toBeGreaterThanOrEqual(8);
+    await page.getByTestId('failed-sign-ins').getByText(String(audit.failedSignIns24h)).waitFor();
+    await page.getByTestId('locked-users').getByText('0', { exact: true }).waitFor();
+    const failed = page.getByRole('list', { name: 'Failed sign-ins' });
+    await failed.getByText('nobody-here').waitFor();
+    await failed.getByText('lou').first().waitFor();
+    const log = page.getByRole('table', { name: 'Access log' });
+    await log.getByText('auth.sign-in').first().waitFor();
+    await log.getByText('POST /api/v1/incidents/:id/acknowledge').waitFor();
     await shot('dashboard-security');
+
+    // Refused requests are audited too: enough of them to need a second page of the access log.
+    for (let i = 0; i < 55; i++)
+      expect((await fetch(`${opsbook.url}/api/v1/silences/none`, { method: 'DELETE' })).status).toBe(401);
+    const filters = page.getByRole('form', { name: 'Filter the access log' });
+    await filters.getByRole('searchbox', { name: 'Actor' }).fill('anonymous');
+    await filters.getByRole('combobox', { name: 'Outcome' }).selectOption('denied');
+    await waitFor(
+      async () => (await log.locator('tbody tr').count()) === 50,
+      10_000,
+      'a first page of anonymous denials',
+    );
+    expect(await log.locator('tbody tr:not([data-outcome="denied"])').count()).toBe(0);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await waitFor(
+      async () => (await log.locator('tbody tr').count()) >= 55,
+      10_000,
+      'the next page of the access log',
+    );
+    expect(await log.getByText('ann', { exact: true }).count()).toBe(0);
+  });
+
+  it('offers single sign-on on the sign-in page when the server has it, keeping the address', async () => {
+    // The server's test drives the OpenID flow itself; here only the page's part: the button and where it goes.
+    const other = await browser.newContext();
+    try {
+      await other.route('**/api/v1/auth/providers', (route) =>
+        route.fulfill({ json: { password: true, oidc: { enabled: true, label: 'Microsoft Entra ID' } } }),
+      );
+      const elsewhere = await other.newPage();
+      await elsewhere.goto(`${opsbook.url}/alerts?state=firing`);
+      const started = elsewhere.waitForRequest((r) => r.url().includes('/api/v1/auth/oidc/start'));
+      await elsewhere.getByRole('button', { name: 'Sign in with Microsoft Entra ID' }).click();
+      const url = new URL((await started).url());
+      expect(url.searchParams.get('next')).toBe('/alerts?state=firing');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('shows a viewer what they may not do, and signs out', async () => {
+    const opened = await call('POST', '/api/v1/incidents', {
+      title: 'Billing is slow',
+      severity: 'SEV3',
+      services: ['billing'],
+    });
+    expect(opened.status).toBe(201);
+    const session = (await context.cookies()).find((c) => c.name === 'opsbook_session')!;
+    await signOut();
+    // The ended session is gone on the server too, not only from the browser.
+    const stale = await fetch(`${opsbook.url}/api/v1/auth/session`, {
+      headers: { cookie: `opsbook_session=${session.value}` },
+    });
+    expect(stale.status).toBe(401);
+    // A protected page now shows the sign-in form.
+    await page.goto(`${opsbook.url}/incidents/${opened.body.id}`);
+    await signInForm().waitFor();
+    await signIn(VIEWER.username, VIEWER.password);
+    await page.getByRole('heading', { level: 1, name: new RegExp(opened.body.id) }).waitFor();
+    await page.getByRole('banner').getByText('viewer', { exact: true }).waitFor();
+    expect(
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).count(),
+    ).toBe(0);
+    const acknowledge = page.getByRole('button', { name: 'Acknowledge' });
+    expect(await acknowledge.isDisabled()).toBe(true);
+    await page.getByRole('region', { name: 'Respond' }).getByText('needs the responder role').waitFor();
+    expect(await page.getByRole('textbox', { name: 'Note' }).isDisabled()).toBe(true);
+    await shot('incident-viewer');
+
+    // Their own account: a password change (the server's word on a wrong current password beside that
+    // field), and personal tokens never above their own role.
+    await page.getByRole('banner').getByRole('link', { name: 'Vic Viewer' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    const change = page.getByRole('form', { name: 'Change your password' });
+    await change.getByLabel('Current password').fill('not my password');
+    await change.getByLabel('New password', { exact: true }).fill('a brand new password');
+    await change.getByLabel('New password again').fill('a brand new password');
+    await change.getByRole('button', { name: 'Change password' }).click();
+    await change.getByText('the current password is wrong').waitFor();
+    expect(await change.getByLabel('Current password').getAttribute('aria-invalid')).toBe('true');
+    await change.getByLabel('Current password').fill(VIEWER.password);
+    await change.getByRole('button', { name: 'Change password' }).click();
+    await change.getByText('Password changed.').waitFor();
+    const roles = page.getByRole('form', { name: 'Create a token' }).getByLabel('Role');
+    expect(await roles.locator('option').allTextContents()).toEqual(['viewer']);
+
+    await nav('Security');
+    await page
+      .getByRole('note')
+      .getByText(/need the responder role/)
+      .waitFor();
+    expect(await page.getByRole('table', { name: 'Access log' }).count()).toBe(0);
+
+    await signOut();
+    await page.goto(`${opsbook.url}/alerts`);
+    await signInForm().waitFor();
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/alerts');
   });
 });

@@ -20,6 +20,7 @@ const SERVICES = 500;
 const CHECKS_PER_SERVICE = 20;
 const FAILING_SERVICES = 10;
 const ALERTS = 1000;
+const ADMIN_PASSWORD = 'scale test admin password';
 
 describe('the console with 10,000 checks and 1,000 alerts', () => {
   let dir: string;
@@ -58,6 +59,7 @@ describe('the console with 10,000 checks and 1,000 alerts', () => {
       configFile: join(dir, 'opsbook.yaml'),
       port: 0,
       logger: pino({ level: 'silent' }),
+      env: { ...process.env, OPSBOOK_ADMIN_PASSWORD: ADMIN_PASSWORD },
     });
     await opsbook.start();
     await opsbook.ready();
@@ -70,11 +72,7 @@ describe('the console with 10,000 checks and 1,000 alerts', () => {
       },
       annotations: { summary: `alert ${i}` },
     }));
-    const pushed = await fetch(`${opsbook.url}/api/v2/alerts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(alerts),
-    });
+    const pushed = await call('POST', '/api/v2/alerts', alerts);
     expect(pushed.status).toBe(200);
     await waitFor(
       async () => (await call('GET', '/api/v1/checks?status=unhealthy&limit=1')).body.total > 0,
@@ -104,8 +102,12 @@ describe('the console with 10,000 checks and 1,000 alerts', () => {
   });
 
   it('shows the overview quickly, drawing only the visible part of the health grid', async () => {
-    // Warm the browser cache with the assets, as a returning user has them.
+    // Sign in and warm the browser cache with the assets, as a returning user has them.
     await page.goto(`${opsbook.url}/runbooks`);
+    const signIn = page.getByRole('form', { name: 'Sign in' });
+    await signIn.getByLabel('Username').fill('admin');
+    await signIn.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await signIn.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Runbooks' }).waitFor();
     const started = Date.now();
     await page.getByRole('link', { name: 'Overview', exact: true }).click();

@@ -1,8 +1,11 @@
-// The one place the console talks to the server. Access control will add its session cookie and CSRF
-// header here (credentials and one header in `request`), and nowhere else.
+// The one place the console talks to the server: the session cookie travels with every call, every
+// mutation carries the session's CSRF token, and a 401 (an expired session) goes back to sign-in.
 import type { z } from 'zod';
 import type {
   AlertHistoryList,
+  AuditList,
+  AuthProviders,
+  CreatedToken as CreatedTokenBody,
   AlertList,
   BackupSummary,
   CheckList,
@@ -18,7 +21,10 @@ import type {
   RuleList,
   ServiceList,
   SilenceList,
+  TokenList,
+  UserList,
 } from '@opsbook/contracts';
+export type { AuditEntry, Role, SessionView, TokenView, UserView } from '@opsbook/contracts';
 
 export type Infer<T extends z.ZodType> = z.infer<T>;
 
@@ -46,10 +52,27 @@ export class ApiError extends Error {
   }
 }
 
+let csrfToken: string | null = null;
+let onUnauthenticated: (() => void) | undefined;
+
+/** The session provider hands over the token it got from GET /auth/session or sign-in. */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+/** Called when the server says the caller is not signed in (the session expired or was revoked). */
+export function setUnauthenticatedHandler(handler: (() => void) | undefined): void {
+  onUnauthenticated = handler;
+}
+
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> =
+    body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' };
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   const response = await fetch(`/api/v1${path}`, {
     method,
-    headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+    headers,
+    credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -59,19 +82,23 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     const error = (
       parsed as { error?: { message?: string; code?: string; field?: string; issues?: FieldIssue[] } }
     )?.error;
-    throw new ApiError(
+    const failure = new ApiError(
       response.status,
       error?.message ?? `${method} ${path} answered ${response.status}`,
       error?.code ?? 'http',
       error?.field,
       error?.issues ?? [],
     );
+    // Only "not signed in" ends the session here; a wrong password at sign-in is the form's business.
+    if (failure.status === 401 && failure.code === 'unauthenticated') onUnauthenticated?.();
+    throw failure;
   }
   return parsed as T;
 }
 
 export const get = <T>(path: string) => request<T>('GET', path);
 export const post = <T>(path: string, body: unknown = {}) => request<T>('POST', path, body);
+export const patch = <T>(path: string, body: unknown) => request<T>('PATCH', path, body);
 export const del = <T>(path: string) => request<T>('DELETE', path);
 
 export const streamUrl = '/api/v1/stream';
@@ -104,6 +131,11 @@ export type Backup = Infer<typeof BackupSummary>;
 export type Drill = Infer<typeof DrillSummary>;
 export type Database = Infer<typeof DatabaseSummary>;
 export type Health = Infer<typeof HealthReport>;
+export type Users = Infer<typeof UserList>;
+export type Tokens = Infer<typeof TokenList>;
+export type Audit = Infer<typeof AuditList>;
+export type Providers = Infer<typeof AuthProviders>;
+export type CreatedToken = Infer<typeof CreatedTokenBody>;
 
 export interface RunbookParameter {
   type?: 'string' | 'number' | 'boolean';

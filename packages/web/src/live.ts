@@ -11,11 +11,18 @@ export function keysFor(event: StreamEvent): QueryKey[] {
     case 'check':
       return [['services'], ['checks'], ['events']];
     case 'alert':
-      return [['alerts'], ['events']];
+      // A firing alert may fall in a deployment's watch window ("regressions after deploy").
+      return [['alerts'], ['events'], ...(event.status === 'firing' ? [['deployments']] : [])];
     case 'incident':
       return [['incidents'], ['incident', event.id]];
     case 'runbook':
       return [['runs'], ['run', event.id], ...(event.incident ? [['incident', event.incident]] : [])];
+    case 'deployment':
+      return [['deployments'], ['events']];
+    case 'backup':
+      return [['backups'], ['events']];
+    case 'drill':
+      return [['drills'], ['events']];
   }
 }
 

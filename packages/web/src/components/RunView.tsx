@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { get, post, type Run } from '../api.js';
-import { requireActor, useActor } from '../actor.js';
+import { NeedsRole, useNeed } from '../session.js';
 import { ago } from '../format.js';
 import { Problem, Status } from './ui.js';
 
@@ -58,18 +58,16 @@ function StepActions({
   kind: string;
   title: string;
 }) {
-  const actor = useActor();
   const client = useQueryClient();
-  const [reason, setReason] = useState('');
+  const reason = useNeed('responder');
+  const [note, setNote] = useState('');
   const act = useMutation({
-    mutationFn: (action: 'tick' | 'approve' | 'reject') => {
-      const name = requireActor(actor);
-      const body =
-        action === 'tick'
-          ? { actor: name }
-          : { actor: name, roles: actor.roles, ...(reason ? { reason } : {}) };
-      return post<Run>(`/runbook-runs/${run.id}/steps/${stepId}/${action}`, body);
-    },
+    // Who acts is the signed-in user; the server checks the approval step's role against theirs.
+    mutationFn: (action: 'tick' | 'approve' | 'reject') =>
+      post<Run>(
+        `/runbook-runs/${run.id}/steps/${stepId}/${action}`,
+        action !== 'tick' && note ? { reason: note } : {},
+      ),
     onSuccess: (updated) => {
       client.setQueryData(['run', run.id], updated);
       void client.invalidateQueries({ queryKey: ['runs'] });
@@ -82,15 +80,17 @@ function StepActions({
           <label>
             Reason{' '}
             <input
-              value={reason}
-              onChange={(e) => setReason(e.target.value)}
+              value={note}
+              onChange={(e) => setNote(e.target.value)}
+              disabled={!!reason}
               aria-label={`Reason for ${title}`}
             />
           </label>
           <button
             type="button"
             onClick={() => act.mutate('approve')}
-            disabled={act.isPending}
+            disabled={act.isPending || !!reason}
+            title={reason}
             aria-label={`Approve ${title}`}
           >
             Approve
@@ -99,7 +99,8 @@ function StepActions({
             type="button"
             className="danger"
             onClick={() => act.mutate('reject')}
-            disabled={act.isPending}
+            disabled={act.isPending || !!reason}
+            title={reason}
             aria-label={`Reject ${title}`}
           >
             Reject
@@ -109,12 +110,14 @@ function StepActions({
         <button
           type="button"
           onClick={() => act.mutate('tick')}
-          disabled={act.isPending}
+          disabled={act.isPending || !!reason}
+          title={reason}
           aria-label={`Tick ${title}`}
         >
           Mark done
         </button>
       )}
+      <NeedsRole need="responder" />
       <Problem error={act.error} />
     </div>
   );

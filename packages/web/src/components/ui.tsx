@@ -27,6 +27,13 @@ const TONES: Record<string, string> = {
   'missed-target': 'warn',
   timed_out: 'bad',
   rejected: 'bad',
+  success: 'ok',
+  active: 'ok',
+  failure: 'bad',
+  denied: 'warn',
+  disabled: 'bad',
+  admin: 'info',
+  responder: 'info',
 };
 
 export function Status({ value }: { value: string }) {

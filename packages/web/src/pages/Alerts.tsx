@@ -15,7 +15,7 @@ import {
   type Services,
   type Silences,
 } from '../api.js';
-import { requireActor, useActor } from '../actor.js';
+import { NeedsRole, useNeed, Guard } from '../session.js';
 import { ago, time } from '../format.js';
 import { Loading, Problem, Section, Status } from '../components/ui.js';
 
@@ -29,6 +29,7 @@ export function Alerts() {
   const items = q.data?.items ?? [];
   const box = useRef<HTMLDivElement>(null);
   const [silencing, setSilencing] = useState<string>();
+  const reason = useNeed('responder');
   const virtual = useVirtualizer({
     count: items.length,
     getScrollElement: () => box.current,
@@ -59,7 +60,7 @@ export function Alerts() {
         </label>
         <span className="muted">{q.data ? `${q.data.total} alerts` : ''}</span>
       </form>
-      <Section title="Active alerts">
+      <Section title="Active alerts" actions={<NeedsRole need="responder" />}>
         <Problem error={q.error} />
         {!q.data ? (
           <Loading what="alerts" />
@@ -97,6 +98,8 @@ export function Alerts() {
                       <button
                         type="button"
                         aria-expanded={silencing === a.fingerprint}
+                        disabled={!!reason}
+                        title={reason}
                         onClick={() => setSilencing(silencing === a.fingerprint ? undefined : a.fingerprint)}
                         aria-label={`Silence ${a.alertname}${a.service ? ` on ${a.service}` : ''}`}
                       >
@@ -123,7 +126,6 @@ export function Alerts() {
 }
 
 function SilenceForm({ alert, onDone }: { alert: Alert; onDone(): void }) {
-  const actor = useActor();
   const client = useQueryClient();
   const [duration, setDuration] = useState('2h');
   const [comment, setComment] = useState('');
@@ -132,7 +134,7 @@ function SilenceForm({ alert, onDone }: { alert: Alert; onDone(): void }) {
     ...(alert.service ? [`service="${alert.service}"`] : []),
   ];
   const create = useMutation({
-    mutationFn: () => post('/silences', { matchers, duration, comment, createdBy: requireActor(actor) }),
+    mutationFn: () => post('/silences', { matchers, duration, comment }),
     onSuccess: () => {
       void client.invalidateQueries({ queryKey: ['alerts'] });
       void client.invalidateQueries({ queryKey: ['silences'] });
@@ -173,6 +175,7 @@ function SilenceForm({ alert, onDone }: { alert: Alert; onDone(): void }) {
 
 function SilenceList() {
   const client = useQueryClient();
+  const reason = useNeed('responder');
   const q = useQuery({ queryKey: ['silences'], queryFn: () => get<Silences>('/silences') });
   const expire = useMutation({
     mutationFn: (id: string) => del(`/silences/${id}`),
@@ -183,7 +186,7 @@ function SilenceList() {
   });
   const current = q.data?.items.filter((s) => s.status !== 'expired') ?? [];
   return (
-    <Section title="Silences">
+    <Section title="Silences" actions={<NeedsRole need="responder" />}>
       <Problem error={q.error ?? expire.error} />
       {current.length === 0 && <p className="empty">No active silences.</p>}
       <ul className="rows small" aria-label="Silences">
@@ -196,6 +199,8 @@ function SilenceList() {
             <button
               type="button"
               onClick={() => expire.mutate(s.id)}
+              disabled={!!reason}
+              title={reason}
               aria-label={`Expire silence ${s.matchers.join(', ')}`}
             >
               Expire
@@ -208,7 +213,6 @@ function SilenceList() {
 }
 
 function MaintenanceForm() {
-  const actor = useActor();
   const client = useQueryClient();
   const services = useQuery({ queryKey: ['services'], queryFn: () => get<Services>('/services') });
   const windows = useQuery({ queryKey: ['maintenance'], queryFn: () => get<Maintenance>('/maintenance') });
@@ -223,7 +227,6 @@ function MaintenanceForm() {
         startsAt: Date.now(),
         duration,
         comment,
-        createdBy: requireActor(actor),
       }),
     onSuccess: () => {
       void client.invalidateQueries({ queryKey: ['maintenance'] });
@@ -234,35 +237,37 @@ function MaintenanceForm() {
     create.error instanceof ApiError ? create.error.messageFor(f) : undefined;
   return (
     <Section title="Maintenance">
-      <form
-        className="inline-form"
-        aria-label="Put a service into maintenance"
-        onSubmit={(e) => {
-          e.preventDefault();
-          create.mutate();
-        }}
-      >
-        <label>
-          Service{' '}
-          <select value={service} onChange={(e) => setService(e.target.value)} required>
-            <option value="">choose…</option>
-            {services.data?.items.map((s) => (
-              <option key={s.name}>{s.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          For <input value={duration} onChange={(e) => setDuration(e.target.value)} size={5} />
-        </label>
-        {fieldError('duration') && <span className="field-error">{fieldError('duration')}</span>}
-        <label>
-          Comment <input value={comment} onChange={(e) => setComment(e.target.value)} />
-        </label>
-        <button type="submit" disabled={create.isPending}>
-          Start maintenance
-        </button>
-        {!fieldError('duration') && <Problem error={create.error} />}
-      </form>
+      <Guard need="responder">
+        <form
+          className="inline-form"
+          aria-label="Put a service into maintenance"
+          onSubmit={(e) => {
+            e.preventDefault();
+            create.mutate();
+          }}
+        >
+          <label>
+            Service{' '}
+            <select value={service} onChange={(e) => setService(e.target.value)} required>
+              <option value="">choose…</option>
+              {services.data?.items.map((s) => (
+                <option key={s.name}>{s.name}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            For <input value={duration} onChange={(e) => setDuration(e.target.value)} size={5} />
+          </label>
+          {fieldError('duration') && <span className="field-error">{fieldError('duration')}</span>}
+          <label>
+            Comment <input value={comment} onChange={(e) => setComment(e.target.value)} />
+          </label>
+          <button type="submit" disabled={create.isPending}>
+            Start maintenance
+          </button>
+          {!fieldError('duration') && <Problem error={create.error} />}
+        </form>
+      </Guard>
       <ul className="rows small" aria-label="Maintenance windows">
         {windows.data?.items
           .filter((w) => w.expiredAt === null)

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { ApiError, get, post, type IncidentWithTimeline, type Postmortem } from '../api.js';
-import { requireActor, useActor } from '../actor.js';
+import { Guard } from '../session.js';
 import { ago, time } from '../format.js';
 import { RunView } from '../components/RunView.js';
 import { Loading, Problem, Section, Status } from '../components/ui.js';
@@ -83,10 +83,9 @@ export function IncidentPage() {
 
 function useAction(id: string) {
   const client = useQueryClient();
-  const actor = useActor();
   return useMutation({
     mutationFn: ({ path, body }: { path: string; body: Record<string, unknown> }) =>
-      post<IncidentWithTimeline>(`/incidents/${id}/${path}`, { ...body, actor: requireActor(actor) }),
+      post<IncidentWithTimeline>(`/incidents/${id}/${path}`, body),
     onSuccess: () => {
       void client.invalidateQueries({ queryKey: ['incident', id] });
       void client.invalidateQueries({ queryKey: ['incidents'] });
@@ -113,77 +112,79 @@ function Actions({ incident: i }: { incident: IncidentWithTimeline }) {
     action.error instanceof ApiError ? action.error.messageFor(f) : undefined;
   return (
     <Section title="Respond">
-      <div className="actions" role="group" aria-label="Incident actions">
-        <button
-          type="button"
-          disabled={i.acknowledgedAt !== null || action.isPending}
-          onClick={() => run('acknowledge')}
-        >
-          Acknowledge
-        </button>
-        <button
-          type="button"
-          disabled={i.stage === 'post-incident' || action.isPending}
-          onClick={() => run('resolve')}
-          className="primary"
-        >
-          Resolve
-        </button>
+      <Guard need="responder">
+        <div className="actions" role="group" aria-label="Incident actions">
+          <button
+            type="button"
+            disabled={i.acknowledgedAt !== null || action.isPending}
+            onClick={() => run('acknowledge')}
+          >
+            Acknowledge
+          </button>
+          <button
+            type="button"
+            disabled={i.stage === 'post-incident' || action.isPending}
+            onClick={() => run('resolve')}
+            className="primary"
+          >
+            Resolve
+          </button>
+          <form
+            className="inline"
+            onSubmit={submit(() => run('stage', { stage }, () => setChosen(undefined)))}
+            aria-label="Change stage"
+          >
+            <label>
+              Stage{' '}
+              <select value={stage} onChange={(e) => setChosen(e.target.value)}>
+                {STAGES.map((s) => (
+                  <option key={s}>{s}</option>
+                ))}
+              </select>
+            </label>
+            <button type="submit">Change stage</button>
+          </form>
+          <form
+            className="inline"
+            onSubmit={submit(() => run('assign', { role, person }, () => setPerson('')))}
+            aria-label="Assign"
+          >
+            <label>
+              Role <input value={role} onChange={(e) => setRole(e.target.value)} size={10} />
+            </label>
+            <label>
+              Person <input value={person} onChange={(e) => setPerson(e.target.value)} size={10} required />
+            </label>
+            <button type="submit">Assign</button>
+          </form>
+        </div>
+        <Field error={fieldError('role') ?? fieldError('person')} />
         <form
-          className="inline"
-          onSubmit={submit(() => run('stage', { stage }, () => setChosen(undefined)))}
-          aria-label="Change stage"
+          className="inline-form"
+          onSubmit={submit(() => run('notes', { text: note }, () => setNote('')))}
+          aria-label="Add a note"
         >
-          <label>
-            Stage{' '}
-            <select value={stage} onChange={(e) => setChosen(e.target.value)}>
-              {STAGES.map((s) => (
-                <option key={s}>{s}</option>
-              ))}
-            </select>
+          <label className="grow">
+            Note <textarea value={note} onChange={(e) => setNote(e.target.value)} rows={2} required />
           </label>
-          <button type="submit">Change stage</button>
+          <button type="submit">Add note</button>
         </form>
+        <Field error={fieldError('text')} />
         <form
-          className="inline"
-          onSubmit={submit(() => run('assign', { role, person }, () => setPerson('')))}
-          aria-label="Assign"
+          className="inline-form"
+          onSubmit={submit(() => run('status-updates', { text: update }, () => setUpdate('')))}
+          aria-label="Post a status update"
         >
-          <label>
-            Role <input value={role} onChange={(e) => setRole(e.target.value)} size={10} />
+          <label className="grow">
+            Status update{' '}
+            <textarea value={update} onChange={(e) => setUpdate(e.target.value)} rows={2} required />
           </label>
-          <label>
-            Person <input value={person} onChange={(e) => setPerson(e.target.value)} size={10} required />
-          </label>
-          <button type="submit">Assign</button>
+          <button type="submit">Post status update</button>
         </form>
-      </div>
-      <Field error={fieldError('role') ?? fieldError('person')} />
-      <form
-        className="inline-form"
-        onSubmit={submit(() => run('notes', { text: note }, () => setNote('')))}
-        aria-label="Add a note"
-      >
-        <label className="grow">
-          Note <textarea value={note} onChange={(e) => setNote(e.target.value)} rows={2} required />
-        </label>
-        <button type="submit">Add note</button>
-      </form>
-      <Field error={fieldError('text')} />
-      <form
-        className="inline-form"
-        onSubmit={submit(() => run('status-updates', { text: update }, () => setUpdate('')))}
-        aria-label="Post a status update"
-      >
-        <label className="grow">
-          Status update{' '}
-          <textarea value={update} onChange={(e) => setUpdate(e.target.value)} rows={2} required />
-        </label>
-        <button type="submit">Post status update</button>
-      </form>
-      {!(
-        action.error instanceof ApiError && ['role', 'person', 'text'].includes(action.error.field ?? '')
-      ) && <Problem error={action.error} />}
+        {!(
+          action.error instanceof ApiError && ['role', 'person', 'text'].includes(action.error.field ?? '')
+        ) && <Problem error={action.error} />}
+      </Guard>
     </Section>
   );
 }

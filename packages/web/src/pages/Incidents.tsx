@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, get, post, qs, type Incident, type Incidents as IncidentList } from '../api.js';
-import { requireActor, useActor } from '../actor.js';
+import { Guard } from '../session.js';
 import { ago } from '../format.js';
 import { Countdown, Loading, Problem, Section, Status } from '../components/ui.js';
 
@@ -93,7 +93,6 @@ export function Timer({ incident: i }: { incident: Incident }) {
 }
 
 function OpenIncident() {
-  const actor = useActor();
   const client = useQueryClient();
   const navigate = useNavigate();
   const [title, setTitle] = useState('');
@@ -108,7 +107,6 @@ function OpenIncident() {
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean),
-        actor: requireActor(actor),
       }),
     onSuccess: (incident) => {
       void client.invalidateQueries({ queryKey: ['incidents'] });
@@ -119,39 +117,41 @@ function OpenIncident() {
     create.error instanceof ApiError ? create.error.messageFor(f) : undefined;
   return (
     <Section title="Open an incident">
-      <form
-        className="inline-form"
-        aria-label="Open an incident"
-        onSubmit={(e) => {
-          e.preventDefault();
-          create.mutate();
-        }}
-      >
-        <label>
-          Title <input value={title} onChange={(e) => setTitle(e.target.value)} required size={30} />
-        </label>
-        {fieldError('title') && <span className="field-error">{fieldError('title')}</span>}
-        <label>
-          Severity{' '}
-          <select value={severity} onChange={(e) => setSeverity(e.target.value)}>
-            {['SEV1', 'SEV2', 'SEV3', 'SEV4'].map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Services{' '}
-          <input
-            value={services}
-            onChange={(e) => setServices(e.target.value)}
-            placeholder="comma-separated"
-          />
-        </label>
-        <button type="submit" disabled={create.isPending}>
-          Open incident
-        </button>
-        {!fieldError('title') && <Problem error={create.error} />}
-      </form>
+      <Guard need="responder">
+        <form
+          className="inline-form"
+          aria-label="Open an incident"
+          onSubmit={(e) => {
+            e.preventDefault();
+            create.mutate();
+          }}
+        >
+          <label>
+            Title <input value={title} onChange={(e) => setTitle(e.target.value)} required size={30} />
+          </label>
+          {fieldError('title') && <span className="field-error">{fieldError('title')}</span>}
+          <label>
+            Severity{' '}
+            <select value={severity} onChange={(e) => setSeverity(e.target.value)}>
+              {['SEV1', 'SEV2', 'SEV3', 'SEV4'].map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Services{' '}
+            <input
+              value={services}
+              onChange={(e) => setServices(e.target.value)}
+              placeholder="comma-separated"
+            />
+          </label>
+          <button type="submit" disabled={create.isPending}>
+            Open incident
+          </button>
+          {!fieldError('title') && <Problem error={create.error} />}
+        </form>
+      </Guard>
     </Section>
   );
 }

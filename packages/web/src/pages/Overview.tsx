@@ -1,10 +1,12 @@
 // The morning check (guide 2.1) on one page: open incidents and their response timers, firing alerts by
-// severity, every service's health, unhealthy checks, recent backups, drills and events.
+// severity, every service's health, unhealthy checks, recent deployments, backups, drills and events.
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
+import type { DeploymentList } from '@opsbook/contracts';
 import {
   get,
   qs,
+  type Infer,
   type Alerts,
   type Backup,
   type Checks,
@@ -13,7 +15,7 @@ import {
   type Incidents,
 } from '../api.js';
 import { ago, time } from '../format.js';
-import { Countdown, Loading, Problem, Section, Status } from '../components/ui.js';
+import { Badge, Countdown, Loading, Problem, Section, Status, useNow } from '../components/ui.js';
 import { ServiceGrid } from '../components/ServiceGrid.js';
 
 export function Overview() {
@@ -25,6 +27,7 @@ export function Overview() {
         <FiringAlerts />
       </div>
       <ServiceGrid />
+      <RecentDeployments />
       <div className="grid2">
         <UnhealthyChecks />
         <RecentEvents />
@@ -195,4 +198,118 @@ function RecentDrills() {
       </ul>
     </Section>
   );
+}
+
+type Deployment = Infer<typeof DeploymentList>['items'][number];
+
+const DEPLOYMENT_TONES: Record<string, string> = {
+  in_progress: 'info',
+  succeeded: 'ok',
+  failed: 'bad',
+  rolled_back: 'warn',
+};
+
+/** Guide 5.2: after a deployment, watch the service for 30 minutes; alerts in that window may be regressions. */
+function RecentDeployments() {
+  const q = useQuery({
+    queryKey: ['deployments', 'recent'],
+    queryFn: () => get<Infer<typeof DeploymentList>>(`/deployments${qs({ limit: 8 })}`),
+  });
+  return (
+    <Section title="Recent deployments">
+      <Problem error={q.error} />
+      {!q.data ? (
+        q.error ? null : (
+          <Loading what="deployments" />
+        )
+      ) : q.data.items.length === 0 ? (
+        <p className="empty">
+          No deployments recorded yet; pipelines record them with POST /api/v1/deployments or{' '}
+          <code>opsbook deployments record</code>.
+        </p>
+      ) : (
+        <DeploymentsTable items={q.data.items} showService />
+      )}
+    </Section>
+  );
+}
+
+/** Deployments with their watch window and the alerts that fired in it (also on the service page). */
+export function DeploymentsTable({ items, showService }: { items: Deployment[]; showService: boolean }) {
+  // The window closes as time passes, without any server event.
+  const now = useNow(30_000);
+  return (
+    <table aria-label="Deployments">
+      <thead>
+        <tr>
+          {showService && <th scope="col">Service</th>}
+          <th scope="col">Version</th>
+          <th scope="col">Status</th>
+          <th scope="col">By</th>
+          <th scope="col">When</th>
+          <th scope="col">Watch</th>
+          <th scope="col">Alerts in the window</th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((d) => {
+          const watching = d.status === 'in_progress' || (d.watchUntil !== null && now < d.watchUntil);
+          return (
+            <tr key={d.id} data-deployment={d.id} data-status={d.status}>
+              {showService && (
+                <td>
+                  <Link to={`/services/${encodeURIComponent(d.service)}`}>{d.service}</Link>
+                </td>
+              )}
+              <th scope="row">
+                {d.url ? (
+                  <a href={d.url} target="_blank" rel="noreferrer">
+                    {d.version}
+                  </a>
+                ) : (
+                  d.version
+                )}{' '}
+                <span className="muted">{d.environment}</span>
+                {d.description && <div className="muted">{d.description}</div>}
+              </th>
+              <td>
+                <Badge tone={DEPLOYMENT_TONES[d.status] ?? 'muted'}>{d.status.replace('_', ' ')}</Badge>
+              </td>
+              <td>{d.by ?? '—'}</td>
+              <td title={time(d.startedAt)}>{ago(d.startedAt, now)}</td>
+              <td>
+                {d.status === 'in_progress' ? (
+                  <span className="countdown">watching while deploying</span>
+                ) : watching && d.watchUntil !== null ? (
+                  <span className="countdown" title={time(d.watchUntil)}>
+                    watching until {clock(d.watchUntil)}
+                  </span>
+                ) : (
+                  <span className="muted">done</span>
+                )}
+              </td>
+              <td>
+                {d.alerts.length === 0 ? (
+                  <span className="muted">none</span>
+                ) : (
+                  <ul className="rows small" aria-label={`Alerts after ${d.service} ${d.version}`}>
+                    {d.alerts.map((a) => (
+                      <li key={a.fingerprint}>
+                        <Status value={a.severity} /> <strong>{a.alertname}</strong>{' '}
+                        <span className="muted">{clock(a.firedAt)}</span> {a.summary}
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function clock(at: number): string {
+  return new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 }

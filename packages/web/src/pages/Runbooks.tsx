@@ -3,7 +3,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, get, post, type Run, type Runbook } from '../api.js';
-import { requireActor, useActor } from '../actor.js';
+import { Guard } from '../session.js';
 import { ago } from '../format.js';
 import { Loading, Problem, Section, Status } from '../components/ui.js';
 
@@ -59,7 +59,6 @@ export function Runbooks() {
 }
 
 function RunbookDetail({ book }: { book: Runbook }) {
-  const actor = useActor();
   const navigate = useNavigate();
   const params = Object.entries(book.parameters);
   const [values, setValues] = useState<Record<string, string | boolean>>(() =>
@@ -78,7 +77,6 @@ function RunbookDetail({ book }: { book: Runbook }) {
       }
       return post<Run>(`/runbooks/${book.id}/runs`, {
         parameters,
-        actor: requireActor(actor),
         ...(incident ? { incident } : {}),
       });
     },
@@ -98,60 +96,62 @@ function RunbookDetail({ book }: { book: Runbook }) {
           </li>
         ))}
       </ol>
-      <form
-        className="inline-form"
-        aria-label={`Start ${book.title}`}
-        onSubmit={(e) => {
-          e.preventDefault();
-          start.mutate();
-        }}
-      >
-        {params.map(([name, p]) => (
-          <label key={name} title={p.description}>
-            {name}
-            {p.required ? ' *' : ''}{' '}
-            {p.type === 'boolean' ? (
-              <input
-                type="checkbox"
-                checked={values[name] === true}
-                onChange={(e) => setValues({ ...values, [name]: e.target.checked })}
-              />
-            ) : p.enum ? (
-              <select
-                value={String(values[name])}
-                onChange={(e) => setValues({ ...values, [name]: e.target.value })}
-              >
-                {p.enum.map((o) => (
-                  <option key={String(o)}>{String(o)}</option>
-                ))}
-              </select>
-            ) : (
-              <input
-                type={p.type === 'number' ? 'number' : 'text'}
-                value={String(values[name] ?? '')}
-                required={p.required === true}
-                onChange={(e) => setValues({ ...values, [name]: e.target.value })}
-              />
-            )}
-            {fieldError(`parameters.${name}`) && (
-              <span className="field-error">{fieldError(`parameters.${name}`)}</span>
-            )}
+      <Guard need="responder">
+        <form
+          className="inline-form"
+          aria-label={`Start ${book.title}`}
+          onSubmit={(e) => {
+            e.preventDefault();
+            start.mutate();
+          }}
+        >
+          {params.map(([name, p]) => (
+            <label key={name} title={p.description}>
+              {name}
+              {p.required ? ' *' : ''}{' '}
+              {p.type === 'boolean' ? (
+                <input
+                  type="checkbox"
+                  checked={values[name] === true}
+                  onChange={(e) => setValues({ ...values, [name]: e.target.checked })}
+                />
+              ) : p.enum ? (
+                <select
+                  value={String(values[name])}
+                  onChange={(e) => setValues({ ...values, [name]: e.target.value })}
+                >
+                  {p.enum.map((o) => (
+                    <option key={String(o)}>{String(o)}</option>
+                  ))}
+                </select>
+              ) : (
+                <input
+                  type={p.type === 'number' ? 'number' : 'text'}
+                  value={String(values[name] ?? '')}
+                  required={p.required === true}
+                  onChange={(e) => setValues({ ...values, [name]: e.target.value })}
+                />
+              )}
+              {fieldError(`parameters.${name}`) && (
+                <span className="field-error">{fieldError(`parameters.${name}`)}</span>
+              )}
+            </label>
+          ))}
+          <label>
+            For incident{' '}
+            <input
+              value={incident}
+              onChange={(e) => setIncident(e.target.value)}
+              placeholder="INC-1 (optional)"
+              size={8}
+            />
           </label>
-        ))}
-        <label>
-          For incident{' '}
-          <input
-            value={incident}
-            onChange={(e) => setIncident(e.target.value)}
-            placeholder="INC-1 (optional)"
-            size={8}
-          />
-        </label>
-        <button type="submit" disabled={start.isPending}>
-          Start run
-        </button>
-        <Problem error={start.error} />
-      </form>
+          <button type="submit" disabled={start.isPending}>
+            Start run
+          </button>
+          <Problem error={start.error} />
+        </form>
+      </Guard>
     </div>
   );
 }

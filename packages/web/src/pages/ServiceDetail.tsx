@@ -1,11 +1,15 @@
-// One service: its checks and their state, latency percentiles and availability over a chosen range.
+// One service: its checks and their state, recent deployments, latency percentiles and availability over a
+// chosen range.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { get, post, qs, type Checks, type Services } from '../api.js';
+import { get, post, qs, type Checks, type Infer, type Services } from '../api.js';
 import { ago, ms } from '../format.js';
 import { Chart, RangePicker, type Range } from '../components/Chart.js';
 import { Loading, Problem, Section, Status } from '../components/ui.js';
+import type { DeploymentList } from '@opsbook/contracts';
+import { DeploymentsTable } from './Overview.js';
+import { NeedsRole, useNeed } from '../session.js';
 
 export function ServiceDetail() {
   const name = useParams().name!;
@@ -32,7 +36,7 @@ export function ServiceDetail() {
         </p>
       )}
       <Problem error={services.error} />
-      <Section title="Checks">
+      <Section title="Checks" actions={<NeedsRole need="responder" />}>
         <Problem error={checks.error} />
         {!checks.data ? (
           <Loading what="checks" />
@@ -74,6 +78,7 @@ export function ServiceDetail() {
           </table>
         )}
       </Section>
+      <ServiceDeployments name={name} />
       <Section title="Latency and availability" actions={<RangePicker value={range} onChange={setRange} />}>
         <div className="charts">
           <Chart
@@ -104,6 +109,7 @@ export function ServiceDetail() {
 
 function RunNow({ id, name }: { id: string; name: string }) {
   const client = useQueryClient();
+  const reason = useNeed('responder');
   const run = useMutation({
     mutationFn: () => post<{ status: string; message: string }>(`/checks/${id}/run`),
     onSuccess: () => void client.invalidateQueries({ queryKey: ['checks'] }),
@@ -113,7 +119,8 @@ function RunNow({ id, name }: { id: string; name: string }) {
       <button
         type="button"
         onClick={() => run.mutate()}
-        disabled={run.isPending}
+        disabled={run.isPending || !!reason}
+        title={reason}
         aria-label={`Run ${name} now`}
       >
         Run now
@@ -121,5 +128,26 @@ function RunNow({ id, name }: { id: string; name: string }) {
       {run.data && <span className="muted"> {run.data.status}</span>}
       <Problem error={run.error} />
     </>
+  );
+}
+
+function ServiceDeployments({ name }: { name: string }) {
+  const q = useQuery({
+    queryKey: ['deployments', 'service', name],
+    queryFn: () => get<Infer<typeof DeploymentList>>(`/deployments${qs({ service: name, limit: 10 })}`),
+  });
+  return (
+    <Section title="Recent deployments">
+      <Problem error={q.error} />
+      {!q.data ? (
+        q.error ? null : (
+          <Loading what="deployments" />
+        )
+      ) : q.data.items.length === 0 ? (
+        <p className="empty">No deployments of {name} recorded yet.</p>
+      ) : (
+        <DeploymentsTable items={q.data.items} showService={false} />
+      )}
+    </Section>
   );
 }
