@@ -1,6 +1,6 @@
 // The first admin, at a start with no users: from OPSBOOK_ADMIN_PASSWORD(_FILE), else a generated
 // password written to a file only the owner can read (Jenkins's initialAdminPassword). Never logged.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { ProvisionedToken } from './token.service.js';
@@ -26,8 +26,18 @@ export async function ensureFirstAdmin(
   passwordFile: string,
   logger: Logger,
 ): Promise<void> {
-  if ((await users.list()).length > 0) return;
   const username = env.OPSBOOK_ADMIN_USER || 'admin';
+  if ((await users.list()).length > 0) {
+    // Once the generated password was changed, the file only misleads: remove it.
+    if (
+      existsSync(passwordFile) &&
+      !(await users.passwordMatches(username, readFileSync(passwordFile, 'utf8').trim()))
+    ) {
+      rmSync(passwordFile, { force: true });
+      logger.info({ passwordFile }, 'removed the generated admin password file: the password was changed');
+    }
+    return;
+  }
   const given = envSecret(env, 'OPSBOOK_ADMIN_PASSWORD');
   if (given !== undefined && given.length < 12)
     throw new Error('OPSBOOK_ADMIN_PASSWORD needs at least 12 characters');

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Role, UserView } from '@opsbook/contracts';
 import type { AuthRepository, UserRow } from '../storage/auth.repository.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
-import { hashPassword } from './password.js';
+import { hashPassword, verifyPassword } from './password.js';
 
 export interface NewUser {
   username: string;
@@ -54,6 +54,11 @@ export class UserService {
         disabled: row.disabled === 1,
       }
     );
+  }
+
+  async passwordMatches(username: string, password: string): Promise<boolean> {
+    const row = await this.repo.userByName(username);
+    return row?.password_hash != null && (await verifyPassword(password, row.password_hash));
   }
 
   async create(input: NewUser): Promise<UserView> {
