@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { get, post, type Run } from '../api.js';
-import { NeedsRole, useNeed } from '../session.js';
+import { NeedsRole, useNeed, useSession } from '../session.js';
 import { ago } from '../format.js';
 import { Problem, Status } from './ui.js';
 
@@ -38,7 +38,13 @@ export function RunView({ id }: { id: string }) {
               </details>
             )}
             {step.status === 'waiting' && (
-              <StepActions run={r} stepId={step.id} kind={step.kind} title={step.title} />
+              <StepActions
+                run={r}
+                stepId={step.id}
+                kind={step.kind}
+                title={step.title}
+                approver={typeof step.evidence.role === 'string' ? step.evidence.role : undefined}
+              />
             )}
           </li>
         ))}
@@ -52,14 +58,26 @@ function StepActions({
   stepId,
   kind,
   title,
+  approver,
 }: {
   run: Run;
   stepId: string;
   kind: string;
   title: string;
+  /** The role or group an approval step names. */
+  approver: string | undefined;
 }) {
   const client = useQueryClient();
-  const reason = useNeed('responder');
+  const { user } = useSession();
+  const roleReason = useNeed('responder');
+  // The server decides; this only spares a click that would be refused.
+  const outsideGroup =
+    kind === 'approval' &&
+    approver !== undefined &&
+    user.role !== 'admin' &&
+    user.role !== approver &&
+    !user.groups.includes(approver);
+  const reason = roleReason ?? (outsideGroup ? `needs the ${approver} role or group` : undefined);
   const [note, setNote] = useState('');
   const act = useMutation({
     // Who acts is the signed-in user; the server checks the approval step's role against theirs.
@@ -118,6 +136,11 @@ function StepActions({
         </button>
       )}
       <NeedsRole need="responder" />
+      {!roleReason && outsideGroup && (
+        <span className="needs-role">
+          approving needs the {approver} role or group; an admin can add it to your account
+        </span>
+      )}
       <Problem error={act.error} />
     </div>
   );
