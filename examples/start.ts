@@ -32,7 +32,8 @@ const passwordFile = join(
   dirname(resolve(process.env.OPSBOOK_DB ?? './data/opsbook.db')),
   'initial-admin-password',
 );
-const shownFile = relative(process.cwd(), passwordFile) || passwordFile;
+const inCwd = relative(process.cwd(), passwordFile);
+const shownFile = inCwd && !inCwd.startsWith('..') ? inCwd : passwordFile;
 const signIn = existsSync(passwordFile)
   ? `  Sign in to the console as admin; the password is in ${shownFile} (change it under Account).
   npx opsbook login --username admin --password-stdin < ${shownFile}
