@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationMs } from '../config/duration.schema.js';
+import { oidcSchema } from './oidc.schema.js';
 
 const role = z.enum(['viewer', 'responder', 'admin']);
 
@@ -40,6 +41,8 @@ export const authSchema = z
     /** Guide 7.3: audit logs are kept for one year. */
     auditRetention: durationMs.prefault('365d'),
     tokens: z.array(configToken).default([]),
+    /** Single sign-on (docs/oidc.md). */
+    oidc: oidcSchema.optional(),
   })
   .prefault({});
 

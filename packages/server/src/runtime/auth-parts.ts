@@ -9,11 +9,14 @@ import type { AuthConfig } from '../auth/auth.schema.js';
 import { ensureFirstAdmin, envTokens } from '../auth/bootstrap.js';
 import { TokenService } from '../auth/token.service.js';
 import { UserService } from '../auth/user.service.js';
+import { OidcSignIn } from '../auth/oidc.js';
 
 export interface AuthParts {
   auth: AuthService;
   users: UserService;
   audit: AuditLog;
+  /** Single sign-on when auth.oidc is configured; replaced when a reload changes it. */
+  oidc: OidcSignIn | undefined;
 }
 
 export async function startAuth(
@@ -28,15 +31,17 @@ export async function startAuth(
   const users = new UserService(repo);
   const tokens = new TokenService(repo, (id) => users.account(id));
   const auth = new AuthService(repo, tokens, audit, config);
-  provisionTokens(auth, config, env);
+  auth.tokens.provision([...config.tokens, ...envTokens(env)]);
   // Beside the SQLite file (./data/ in the quick start), else beside the config file.
   const dataDir = store.engine === 'sqlite' ? dirname(resolve(store.location)) : baseDir;
   await ensureFirstAdmin(users, env, resolve(dataDir, 'initial-admin-password'), logger);
-  return { auth, users, audit };
+  return { auth, users, audit, oidc: config.oidc && new OidcSignIn(config.oidc) };
 }
 
-/** Config tokens and OPSBOOK_ADMIN_TOKEN; called again on every reload. */
-export function provisionTokens(auth: AuthService, config: AuthConfig, env: NodeJS.ProcessEnv): void {
-  auth.reconfigure(config);
-  auth.tokens.provision([...config.tokens, ...envTokens(env)]);
+/** Settings, config tokens, OPSBOOK_ADMIN_TOKEN and single sign-on again, on every reload. */
+export function reconfigureAuth(parts: AuthParts, config: AuthConfig, env: NodeJS.ProcessEnv): void {
+  parts.auth.reconfigure(config);
+  parts.auth.tokens.provision([...config.tokens, ...envTokens(env)]);
+  if (JSON.stringify(config.oidc) !== JSON.stringify(parts.oidc?.config))
+    parts.oidc = config.oidc && new OidcSignIn(config.oidc);
 }

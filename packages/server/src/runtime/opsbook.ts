@@ -46,7 +46,7 @@ import { EventBus } from './event-bus.js';
 import { SelfMetrics } from './self-metrics.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
-import { provisionTokens, startAuth, type AuthParts } from './auth-parts.js';
+import { reconfigureAuth, startAuth, type AuthParts } from './auth-parts.js';
 
 export class ConfigInvalidError extends Error {
   constructor(readonly diagnostics: Diagnostic[]) {
@@ -191,7 +191,7 @@ export class Opsbook {
       auth: () => this.ready$(this.access?.auth),
       users: () => this.ready$(this.access?.users),
       audit: () => this.ready$(this.access?.audit),
-      oidcLabel: () => undefined,
+      oidc: () => this.access?.oidc,
       runCheck: async (id, signal) => {
         if (!this.checks) throw new UnavailableError('checks are not running yet; retry shortly');
         return this.checks.runNow(id, signal);
@@ -718,7 +718,7 @@ export class Opsbook {
     };
     this.baseDir = loaded.baseDir;
     this.configHash = hashFile(this.options.configFile);
-    if (this.access) provisionTokens(this.access.auth, this.config.auth, this.env);
+    if (this.access) reconfigureAuth(this.access, this.config.auth, this.env);
     this.scraper?.apply(this.config.metrics.scrape);
     await this.alerts?.applyConfig(this.config.alerting);
     this.dispatcher?.apply(

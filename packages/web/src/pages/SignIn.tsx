@@ -47,6 +47,12 @@ export function SignIn({ session }: { session: SessionView | null }) {
       <div className="card sign-in-card">
         <p className="brand">Opsbook</p>
         <h1>Sign in</h1>
+        {/* Single sign-on that failed comes back here with the reason (shown as text, never as markup). */}
+        {params.get('error') && (
+          <p className="problem" role="alert">
+            {params.get('error')}
+          </p>
+        )}
         {passwordAllowed && (
           <form
             aria-label="Sign in"

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
-import type { z } from 'zod';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { z } from 'zod';
 import {
   AuthProviders,
   ChangePasswordRequest,
@@ -10,16 +10,20 @@ import {
   SignInRequest,
 } from '@opsbook/contracts';
 import type { AuthService } from '../../auth/auth.service.js';
-import { UnauthenticatedError } from '../../errors.js';
+import type { OidcSignIn } from '../../auth/oidc.js';
+import { NotFoundError, UnauthenticatedError } from '../../errors.js';
 import { newRouter } from '../app.js';
 import { clientIp, principalOf } from '../auth-context.js';
 import { SESSION_COOKIE, type AuthDeps } from '../auth.middleware.js';
 import { json, standardErrors } from './responses.js';
 
 export interface AuthRoutesDeps extends AuthDeps {
-  /** The sign-in page's button label when single sign-on is configured. */
-  oidcLabel(): string | undefined;
+  /** Single sign-on, when auth.oidc is configured. */
+  oidc(): OidcSignIn | undefined;
 }
+
+const FLOW_COOKIE = 'opsbook_oidc';
+const FLOW_PATH = '/api/v1/auth/oidc';
 
 const body = <T extends z.ZodType>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
@@ -53,7 +57,7 @@ export function authRoutes(deps: AuthRoutesDeps) {
       responses: { 200: json(AuthProviders, 'Sign-in methods') },
     }),
     (c) => {
-      const label = deps.oidcLabel();
+      const label = deps.oidc()?.label;
       return c.json({ password: true, oidc: { enabled: label !== undefined, label: label ?? '' } }, 200);
     },
   );
@@ -137,6 +141,82 @@ export function authRoutes(deps: AuthRoutesDeps) {
         clientIp(c, auth.settings.trustProxy),
       );
       return c.body(null, 204);
+    },
+  );
+
+  const oidc = (): OidcSignIn => {
+    const signIn = deps.oidc();
+    if (!signIn)
+      throw new NotFoundError('single sign-on is not configured (auth.oidc); sign in with a password');
+    return signIn;
+  };
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/auth/oidc/start',
+      tags: ['access'],
+      summary: 'Start single sign-on: redirects to the identity provider (authorization code flow with PKCE)',
+      request: {
+        query: z.object({ next: z.string().optional().describe('a path on this site to return to') }),
+      },
+      responses: { 302: { description: 'To the provider' }, ...standardErrors },
+    }),
+    async (c) => {
+      const { url, cookie } = await oidc().start(c.req.valid('query').next);
+      setCookie(c, FLOW_COOKIE, cookie, {
+        httpOnly: true,
+        // Lax: the provider's redirect back is a top-level navigation, which carries Lax cookies.
+        sameSite: 'Lax',
+        path: FLOW_PATH,
+        secure: secureCookie(c, deps.auth()),
+        maxAge: 600,
+      });
+      return c.redirect(url, 302);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/auth/oidc/callback',
+      tags: ['access'],
+      summary: 'Where the identity provider returns: signs the user in and redirects to where they were',
+      responses: {
+        302: { description: 'Signed in (to next) or refused (to the sign-in page with the reason)' },
+      },
+    }),
+    async (c) => {
+      const auth = deps.auth();
+      const query = new URL(c.req.url).search.slice(1);
+      const cookie = getCookie(c, FLOW_COOKIE);
+      deleteCookie(c, FLOW_COOKIE, { path: FLOW_PATH });
+      // A person in a browser lands here: failures show on the sign-in page, not as a JSON error.
+      const refused = (error: unknown) =>
+        c.redirect(`/sign-in?error=${encodeURIComponent((error as Error).message)}`, 302);
+      const ip = clientIp(c, auth.settings.trustProxy);
+      let result: Awaited<ReturnType<OidcSignIn['finish']>>;
+      try {
+        result = await oidc().finish(query, cookie);
+      } catch (error) {
+        await deps.audit().record({
+          actor: 'anonymous',
+          action: 'auth.sign-in',
+          outcome: 'failure',
+          status: 302,
+          ip,
+          detail: { via: 'oidc', reason: (error as Error).message },
+        });
+        return refused(error);
+      }
+      try {
+        // Audited by the service, success or failure.
+        const { sessionId } = await auth.signInExternal(result.identity, result.role, ip);
+        setSessionCookie(c, auth, sessionId);
+        return c.redirect(result.next, 302);
+      } catch (error) {
+        return refused(error);
+      }
     },
   );
 
