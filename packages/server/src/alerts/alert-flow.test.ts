@@ -11,6 +11,7 @@ import { waitFor } from '../../../../test/target-server.js';
 import { startExampleService } from '../../../../examples/example-service/src/service.js';
 import { startDemoReceiver, type DemoReceiver } from '../../../../examples/demo-receiver.js';
 import { Opsbook } from '../runtime/opsbook.js';
+import { testAuth } from '../../../../test/api-caller.js';
 
 const logger = pino({ level: 'silent' });
 type Notification = {
@@ -69,7 +70,9 @@ notifications:
       await opsbook.ready();
       const alerts = async () =>
         (
-          (await (await fetch(`${opsbook.url}/api/v1/alerts?alertname=HighErrorRate`)).json()) as {
+          (await (
+            await fetch(`${opsbook.url}/api/v1/alerts?alertname=HighErrorRate`, { headers: testAuth() })
+          ).json()) as {
             items: { state: string; labels: Record<string, string>; annotations: Record<string, string> }[];
           }
         ).items;
@@ -119,10 +122,12 @@ notifications:
       expect((receiver.received as Notification[]).filter((n) => n.status === 'firing')).toHaveLength(1);
 
       const history = (await (
-        await fetch(`${opsbook.url}/api/v1/alerts/history?alertname=HighErrorRate`)
+        await fetch(`${opsbook.url}/api/v1/alerts/history?alertname=HighErrorRate`, { headers: testAuth() })
       ).json()) as { items: { state: string }[] };
       expect(history.items.map((h) => h.state)).toEqual(['resolved', 'firing', 'pending']);
-      const log = (await (await fetch(`${opsbook.url}/api/v1/notifications`)).json()) as {
+      const log = (await (
+        await fetch(`${opsbook.url}/api/v1/notifications`, { headers: testAuth() })
+      ).json()) as {
         items: { status: string }[];
       };
       expect(log.items.map((d) => d.status)).toEqual(['delivered', 'delivered']);
@@ -170,7 +175,7 @@ notifications:
       await ready();
       const posted = await fetch(`${url}/api/v2/alerts`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...testAuth(), 'content-type': 'application/json' },
         body: JSON.stringify([
           {
             labels: { alertname: 'DiskFull', service: 'db', severity: 'critical' },
@@ -182,7 +187,9 @@ notifications:
       // The receiver is down: the delivery is written and retried, not dropped.
       await waitFor(
         async () => {
-          const log = (await (await fetch(`${url}/api/v1/notifications`)).json()) as {
+          const log = (await (
+            await fetch(`${url}/api/v1/notifications`, { headers: testAuth() })
+          ).json()) as {
             items: { attemptCount: number; status: string }[];
           };
           return log.items[0] && log.items[0].attemptCount >= 1 && log.items[0].status === 'pending';

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../../../test/cli-runner.js';
 import pino from 'pino';
 import { Opsbook } from '../runtime/opsbook.js';
+import { testAuth } from '../../../../test/api-caller.js';
 
 function cli(args: string[]): Promise<CliResult> {
   return runCli(args, { USER: 'tester' });
@@ -28,7 +29,7 @@ describe('opsbook alerts, silence and maintenance commands', () => {
     url = opsbook.url;
     await fetch(`${url}/api/v2/alerts`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...testAuth(), 'content-type': 'application/json' },
       body: JSON.stringify([
         {
           labels: { alertname: 'DiskFull', service: 'db', severity: 'critical' },

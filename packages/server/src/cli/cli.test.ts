@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../../test/postgres-cluster.js';
 import { startTarget, waitFor, type Target } from '../../../../test/target-server.js';
+import { testAuth } from '../../../../test/api-caller.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/opsbook.js');
 
@@ -103,7 +104,9 @@ services:
     const url = `http://127.0.0.1:${port}`;
     await waitFor(
       async () => {
-        const response = await fetch(`${url}/api/v1/checks?status=unhealthy`).catch(() => undefined);
+        const response = await fetch(`${url}/api/v1/checks?status=unhealthy`, { headers: testAuth() }).catch(
+          () => undefined,
+        );
         return response?.ok && ((await response.json()) as { total: number }).total === 1;
       },
       20_000,
@@ -111,7 +114,7 @@ services:
     );
     await waitFor(
       async () => {
-        const response = await fetch(`${url}/api/v1/checks/web/ready`);
+        const response = await fetch(`${url}/api/v1/checks/web/ready`, { headers: testAuth() });
         return ((await response.json()) as { status: string }).status === 'healthy';
       },
       10_000,

@@ -9,6 +9,10 @@ import { Lifecycle } from '../runtime/lifecycle.js';
 import { SelfMetrics } from '../runtime/self-metrics.js';
 import { UnavailableError } from '../errors.js';
 import { createApp, type AppDeps } from './app.js';
+import { tmpdir } from 'node:os';
+import { testAuth } from '../../../../test/api-caller.js';
+import { startAuth } from '../runtime/auth-parts.js';
+import { authSchema } from '../auth/auth.schema.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -51,7 +55,9 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
     await checks.apply(loaded.config, '.');
     checks.start();
     const queries = new CheckQueries(t.store, checks.rollups);
-    lifecycle.configLoaded = lifecycle.migrated = lifecycle.storeUp = true;
+    lifecycle.configLoaded = lifecycle.migrated = lifecycle.storeUp = lifecycle.accessReady = true;
+    // Real access control over the test store; the calls below carry the test run's admin token.
+    const access = await startAuth(t.store, authSchema.parse({}), process.env, tmpdir(), logger);
     const deps: Partial<AppDeps> = {
       lifecycle,
       logger,
@@ -62,6 +68,10 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
         return queries;
       },
       runCheck: (id, signal) => checks.runNow(id, signal),
+      auth: () => access.auth,
+      audit: () => access.audit,
+      users: () => access.users,
+      oidc: () => undefined,
     };
     // The other domains are not part of this test: each of them answers as if not started yet.
     app = createApp(
@@ -77,7 +87,9 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
     await waitFor(
       async () => {
         await checks.flush();
-        const page = (await (await app.request('/api/v1/checks?limit=100')).json()) as {
+        const page = (await (
+          await app.request('/api/v1/checks?limit=100', { headers: testAuth() })
+        ).json()) as {
           items: { status: string }[];
         };
         return page.items.every((c) => c.status !== 'unknown');
@@ -94,7 +106,7 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
   });
 
   const json = async (path: string, init?: RequestInit) => {
-    const response = await app.request(path, init);
+    const response = await app.request(path, { ...init, headers: { ...testAuth(), ...init?.headers } });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
 
@@ -227,6 +239,12 @@ ${names.map((n, i) => `      - { name: ${n}, periodSeconds: 1, initialDelaySecon
     expect((await json('/actuator/health/liveness')).status).toBe(200);
     expect((await json('/actuator/health')).status).toBe(503);
     lifecycle.storeUp = true;
+  });
+
+  it('refuses anonymous callers before any route runs, but not the probes', async () => {
+    const anonymous = await app.request('/api/v1/checks');
+    expect(anonymous.status).toBe(401);
+    expect((await app.request('/actuator/health/liveness')).status).toBe(200);
   });
 
   it('answers 503 with a retry hint while the store is not ready', async () => {

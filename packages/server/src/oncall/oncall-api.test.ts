@@ -217,7 +217,6 @@ describe('on-call API', () => {
       [{ start: 'after lunch' }, 400, 'start', /"after lunch" is not a date-time/],
       [{ end: '2026-03-04T13:00' }, 400, 'end', /the end must be after the start/],
       [{ start: '2026-03-01T09:00', end: '2026-03-02T09:00' }, 400, 'end', /would end in the past/],
-      [{ actor: undefined }, 400, 'actor', /expected string/],
     ];
     for (const [body, status, field, message] of cases) {
       const response = await post(body);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { waitFor } from '../../../../test/target-server.js';
 import { Opsbook } from '../runtime/opsbook.js';
+import { testAuth } from '../../../../test/api-caller.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/opsbook.js');
 
@@ -131,26 +132,26 @@ oncall:
     const override = JSON.parse(created.stdout);
     expect(override).toMatchObject({ person: 'ann', createdBy: 'tester', deletedAt: null });
     expect(override.end - override.start).toBe(2 * 3_600_000);
-    const now = (await (await fetch(`${url}/api/v1/oncall`)).json()) as any;
+    const now = (await (await fetch(`${url}/api/v1/oncall`, { headers: testAuth() })).json()) as any;
     expect(now.items[0].current).toMatchObject({ person: 'ann', override: true, overrideId: override.id });
     expect((await cli(['oncall', '--url', url])).stdout).toMatch(/Ann \(override\)/);
 
     const removed = await cli(['oncall', 'remove-override', override.id, '--url', url]);
     expect(removed.code).toBe(0);
     expect(removed.stdout).toMatch(/removed; primary follows its rotation again/);
-    const after = (await (await fetch(`${url}/api/v1/oncall`)).json()) as any;
+    const after = (await (await fetch(`${url}/api/v1/oncall`, { headers: testAuth() })).json()) as any;
     expect(after.items[0].current.override).toBe(false);
   }, 90_000);
 
   it('oncall escalation: the state and everyone paged for an incident', async () => {
     const response = await fetch(`${url}/api/v1/incidents`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...testAuth(), 'content-type': 'application/json' },
       body: JSON.stringify({ title: 'Checkout down', severity: 'SEV2', services: ['shop'], actor: 'tester' }),
     });
     const incident = (await response.json()) as { id: string };
     await waitFor(async () => {
-      const state = await fetch(`${url}/api/v1/incidents/${incident.id}/escalation`);
+      const state = await fetch(`${url}/api/v1/incidents/${incident.id}/escalation`, { headers: testAuth() });
       return ((await state.json()) as { history: unknown[] }).history.length > 0 || undefined;
     });
     const out = await cli(['oncall', 'escalation', incident.id, '--url', url]);

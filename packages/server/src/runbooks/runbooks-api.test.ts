@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { apiCaller } from '../../../../test/api-caller.js';
+import { createAccount } from '../../../../test/accounts.js';
 import { startTarget } from '../../../../test/target-server.js';
 import { Opsbook } from '../runtime/opsbook.js';
 
@@ -22,7 +23,7 @@ triggers: { manual: true }
 steps:
   - { id: probe, title: Probe the web tier, kind: http, url: "${target.url}/health", phase: investigation }
   - { id: drain, title: Drain traffic in the load balancer, kind: manual, phase: resolution }
-  - { id: ok, title: Approve the restart, kind: approval, role: responder, phase: resolution }
+  - { id: ok, title: Approve the restart, kind: approval, role: dba, phase: resolution }
 `,
     );
     const file = join(dir, 'opsbook.yaml');
@@ -56,15 +57,16 @@ steps:
 
       const ticked = await call('POST', `/api/v1/runbook-runs/${runId}/steps/drain/tick`, { actor: 'bob' });
       expect(ticked.body.steps.find((s: any) => s.id === 'ok').status).toBe('waiting');
-      const refused = await call('POST', `/api/v1/runbook-runs/${runId}/steps/ok/approve`, {
+      // The approver's roles are their account's: eve is a responder outside the dba group, carol in it.
+      const eve = await createAccount(() => opsbook.url, { username: 'eve', role: 'responder' });
+      const carol = await createAccount(() => opsbook.url, { username: 'carol', role: 'responder', groups: ['dba'] });
+      const refused = await eve.call('POST', `/api/v1/runbook-runs/${runId}/steps/ok/approve`, {
         actor: 'eve',
-        roles: ['viewer'],
+        roles: ['dba'],
       });
       expect(refused.status).toBe(403);
-      const approved = await call('POST', `/api/v1/runbook-runs/${runId}/steps/ok/approve`, {
-        actor: 'carol',
-        roles: ['responder'],
-      });
+      expect(refused.body.error.message).toBe('approving ok needs role dba');
+      const approved = await carol.call('POST', `/api/v1/runbook-runs/${runId}/steps/ok/approve`, {});
       expect(approved.status).toBe(200);
       expect(approved.body.status).toBe('succeeded');
 

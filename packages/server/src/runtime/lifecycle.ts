@@ -4,6 +4,8 @@ import type { HealthResponse } from '@opsbook/contracts';
 export class Lifecycle {
   configLoaded = false;
   migrated = false;
+  /** Users, sessions and tokens loaded: until then every API route but the probes answers 503. */
+  accessReady = false;
   storeUp = false;
   storeError: string | undefined;
   shuttingDown = false;
@@ -31,8 +33,9 @@ export class Lifecycle {
     const components = {
       config: { status: this.configLoaded ? ('UP' as const) : ('DOWN' as const) },
       migrations: { status: this.migrated ? ('UP' as const) : ('DOWN' as const) },
+      access: { status: this.accessReady ? ('UP' as const) : ('DOWN' as const) },
     };
-    return { status: this.configLoaded && this.migrated ? 'UP' : 'DOWN', components };
+    return { status: this.configLoaded && this.migrated && this.accessReady ? 'UP' : 'DOWN', components };
   }
 
   health(): HealthResponse {

@@ -8,6 +8,7 @@ import { freePort } from '../../../../test/postgres-cluster.js';
 import { createTestDatabase } from '../../../../test/databases.js';
 import { startTarget, waitFor, type Target } from '../../../../test/target-server.js';
 import { ConfigInvalidError, Opsbook } from './opsbook.js';
+import { testAuth } from '../../../../test/api-caller.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -48,7 +49,7 @@ describe('the Opsbook process', () => {
   });
 
   const get = async (path: string) => {
-    const response = await fetch(`${opsbook!.url}${path}`);
+    const response = await fetch(`${opsbook!.url}${path}`, { headers: testAuth() });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
 

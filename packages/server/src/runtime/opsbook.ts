@@ -256,6 +256,7 @@ export class Opsbook {
     if (!store || this.lifecycle.shuttingDown) return;
     // First: every API route but sign-in and the probes answers 503 until access control is up.
     this.access = await startAuth(store, this.config.auth, this.env, this.baseDir, this.logger);
+    this.lifecycle.accessReady = true;
     await this.startMetrics(store);
     await this.startChecks(store);
     // After the metric store and before alerting, so the first rule evaluation sees database metrics.

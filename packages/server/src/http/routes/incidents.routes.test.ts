@@ -96,8 +96,8 @@ describe('incidents API', () => {
     let response = await post('/incidents', { title: 'x', severity: 'SEV9', actor: 'ann' });
     expect(response.status).toBe(400);
     expect(((await response.json()) as any).error.field).toBe('severity');
-    response = await post('/incidents', { title: 'x', severity: 'SEV2' });
-    expect(((await response.json()) as any).error.field).toBe('actor');
+    response = await post('/incidents', { title: '', severity: 'SEV2' });
+    expect(((await response.json()) as any).error.field).toBe('title');
     response = await app().request('/api/v1/incidents?stage=done');
     expect(response.status).toBe(400);
 
