@@ -18,6 +18,12 @@ export function apiUrl(option: string | undefined): string {
   return (option ?? process.env.OPSBOOK_URL ?? DEFAULT_URL).replace(/\/$/, '');
 }
 
+/** The Authorization header for calls that cannot go through api() (streams, raw answers). */
+export function authHeaders(base: string): Record<string, string> {
+  const token = tokenFor(base);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 export async function api<T>(base: string, path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
   const token = tokenFor(base);

@@ -144,9 +144,9 @@ backups:
     });
     expect(unconfirmed.status).toBe(400);
     expect(unconfirmed.body.error.field).toBe('confirm');
-    const noActor = await call('POST', `/api/v1/backups/${backupId}/restore`, { to: 'x' });
-    expect(noActor.status).toBe(400);
-    expect(noActor.body.error.field).toBe('actor');
+    const noTarget = await call('POST', `/api/v1/backups/${backupId}/restore`, { actor: 'alice' });
+    expect(noTarget.status).toBe(400);
+    expect(noTarget.body.error.field).toBe('to');
   });
 
   it('backup run --wait prints the finished backup', async () => {

@@ -87,6 +87,7 @@ steps:
       url: "http://127.0.0.1:${port}/api/v1/databases/main/backends/\${pid}/cancel"
       method: POST
       headers: { content-type: application/json, x-opsbook-source: runbook }
+      bearerTokenEnv: OPSBOOK_TOKEN
       body: '{"confirm": true, "actor": "runbook:cancel-query"}'
 `,
     );

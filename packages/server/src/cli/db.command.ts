@@ -12,7 +12,7 @@ import type {
   StatementRow,
 } from '@opsbook/contracts';
 import pc from 'picocolors';
-import { actorName, api, apiUrl } from './api-client.js';
+import { actorName, api, apiUrl, authHeaders } from './api-client.js';
 import { ago, confirm, fail, printJson, printList } from './output.js';
 import { formatBytes } from '../lib/format.js';
 
@@ -326,6 +326,7 @@ export function registerDbCommands(program: Command): void {
                 'content-type': 'application/json',
                 accept: 'application/json',
                 'x-opsbook-source': 'cli',
+                ...authHeaders(base),
               },
               body: JSON.stringify({
                 confirm: confirmed,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { DrillPhase, DrillReport, DrillSummary } from '@opsbook/contracts';
 import pc from 'picocolors';
 import { duration } from '../postgres/drill.report.js';
-import { ApiError, actorName, api, apiUrl, postJson } from './api-client.js';
+import { ApiError, actorName, api, apiUrl, authHeaders, postJson } from './api-client.js';
 import { fail, printJson, printList, printTable, timestamp } from './output.js';
 
 /** Exit codes of `drill run --wait`: scripts and CI can tell a broken backup from a slow restore. */
@@ -157,7 +157,9 @@ export function registerDrillCommands(program: Command): void {
         const base = apiUrl(options.url);
         const path = `/api/v1/drills/${encodeURIComponent(id)}`;
         if (options.markdown && !options.json) {
-          const response = await fetch(`${base}${path}/report.md`).catch(() => undefined);
+          const response = await fetch(`${base}${path}/report.md`, { headers: authHeaders(base) }).catch(
+            () => undefined,
+          );
           if (response?.ok) {
             process.stdout.write(await response.text());
             return;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ActionItemView, IncidentReport, IncidentStats, PostmortemView } from '@opsbook/contracts';
 import pc from 'picocolors';
 import { parseDuration } from '../config/duration.js';
-import { actorName, api, ApiError, apiUrl } from './api-client.js';
+import { actorName, api, ApiError, apiUrl, authHeaders } from './api-client.js';
 import { fail, printJson, printList, printTable, span, timestamp } from './output.js';
 
 interface Common {
@@ -71,7 +71,7 @@ function send<T>(base: string, method: string, path: string, body: unknown): Pro
 async function markdown(base: string, path: string): Promise<string> {
   let response: Response;
   try {
-    response = await fetch(`${base}${path}`, { headers: { accept: 'text/markdown' } });
+    response = await fetch(`${base}${path}`, { headers: { accept: 'text/markdown', ...authHeaders(base) } });
   } catch (error) {
     throw new ApiError(
       `cannot reach Opsbook at ${base} (${(error as Error).message}); is \`opsbook serve\` running? Set --url or OPSBOOK_URL to point elsewhere`,

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { apiCaller, type ApiCall } from '../../../../test/api-caller.js';
 import { startTarget, type Target } from '../../../../test/target-server.js';
 import { Opsbook } from '../runtime/opsbook.js';
+import { createAccount, type TestAccount } from '../../../../test/accounts.js';
 
 // Each CLI call is a new Node process loading the whole CLI; on a busy 2-core machine that takes seconds.
 const SLOW = 120_000;
@@ -19,9 +20,20 @@ describe('opsbook runbooks', () => {
   let target: Target;
   let call: ApiCall;
 
-  function cli(args: string[]): Promise<CliResult> {
-    return runCli(args, { OPSBOOK_ROLES: '', OPSBOOK_URL: opsbook.url });
+  function cli(args: string[], token?: string): Promise<CliResult> {
+    return runCli(args, { OPSBOOK_URL: opsbook.url, ...(token && { OPSBOOK_TOKEN: token }) });
   }
+  // Approvers are real accounts: tester (responder) is outside the operator group, carol in it.
+  let tester: TestAccount;
+  let carol: TestAccount;
+  const accounts = async () => {
+    tester ??= await createAccount(() => opsbook.url, { username: 'tester', role: 'responder' });
+    carol ??= await createAccount(() => opsbook.url, {
+      username: 'carol',
+      role: 'responder',
+      groups: ['operator'],
+    });
+  };
 
   const runOf = async (id: string) => (await call('GET', `/api/v1/runbook-runs/${id}`)).body;
   const stepStatus = async (id: string, step: string) =>
@@ -178,7 +190,9 @@ steps:
       expect(ticked.stdout).toMatch(
         /^ {2}succeeded\s+drain \(manual\): Drain traffic — ticked by bob: LB drained$/m,
       );
-      expect(ticked.stdout).toMatch(/waiting for approval by role operator until .*: Approve the restart/);
+      expect(ticked.stdout).toMatch(
+        /waiting for approval by role or group operator until .*: Approve the restart/,
+      );
       expect(ticked.stdout).toMatch(/approving lets 1 destructive step run: restart/);
     },
     SLOW,
@@ -191,7 +205,8 @@ steps:
         .id as string;
       await call('POST', `/api/v1/runbook-runs/${runId}/steps/drain/tick`, { actor: 'ann' });
 
-      const refused = await cli(['runbooks', 'approve', runId, 'ok', '--role', 'operator']);
+      await accounts();
+      const refused = await cli(['runbooks', 'approve', runId, 'ok'], carol.token);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(
         /approving ok lets destructive step run: restart \(Restart the pods\); there is no terminal to confirm on, so pass --yes/,
@@ -199,26 +214,18 @@ steps:
       expect(await stepStatus(runId, 'ok')).toBe('waiting');
 
       const [noRole, json] = await Promise.all([
-        cli(['runbooks', 'approve', runId, 'ok', '--yes']),
-        cli(['runbooks', 'approve', runId, 'ok', '--json']),
+        cli(['runbooks', 'approve', runId, 'ok', '--yes'], tester.token),
+        cli(['runbooks', 'approve', runId, 'ok', '--json'], tester.token),
       ]);
       expect(noRole.code).toBe(1);
-      expect(noRole.stderr).toMatch(/approving ok needs role operator; pass --role <role>/);
+      expect(noRole.stderr).toMatch(
+        /approving ok needs role operator; your account needs that role or group: an admin adds it with `opsbook users set-groups <you> <group>`/,
+      );
       expect(json.code).toBe(1);
       expect(JSON.parse(json.stdout).error.message).toMatch(/pass --yes/);
       expect(target.hits.get('/restart/web') ?? 0).toBe(0);
 
-      const approved = await cli([
-        'runbooks',
-        'approve',
-        runId,
-        'ok',
-        '--yes',
-        '--role',
-        'operator',
-        '--as',
-        'carol',
-      ]);
+      const approved = await cli(['runbooks', 'approve', runId, 'ok', '--yes'], carol.token);
       expect(approved.code).toBe(0);
       expect(approved.stdout).toMatch(/^approved ok; run \S+ is succeeded \(4\/4 steps\)$/m);
       expect(approved.stdout).toMatch(
@@ -253,8 +260,9 @@ steps:
         .id as string;
       await call('POST', `/api/v1/runbook-runs/${runId}/steps/drain/tick`, { actor: 'ann' });
 
+      await accounts();
       const [uncommented, failedRun, unknownRun] = await Promise.all([
-        cli(['runbooks', 'reject', runId, 'ok', '--role', 'operator']),
+        cli(['runbooks', 'reject', runId, 'ok'], carol.token),
         cli(['runbooks', 'run', 'broken-probe', '--wait']),
         cli(['runbooks', 'runs', 'show', 'no-such-run']),
       ]);
@@ -269,19 +277,13 @@ steps:
       expect(unknownRun.code).toBe(1);
       expect(unknownRun.stderr).toMatch(/no runbook run no-such-run; see `opsbook runbooks runs`/);
 
-      const rejected = await cli([
-        'runbooks',
-        'reject',
-        runId,
-        'ok',
-        '--role',
-        'operator',
-        '--comment',
-        'traffic peak, not now',
-      ]);
+      const rejected = await cli(
+        ['runbooks', 'reject', runId, 'ok', '--comment', 'traffic peak, not now'],
+        carol.token,
+      );
       expect(rejected.code).toBe(0);
       expect(rejected.stdout).toMatch(
-        /^ {2}rejected\s+ok \(approval\): .*rejected by tester: traffic peak, not now$/m,
+        /^ {2}rejected\s+ok \(approval\): .*rejected by carol: traffic peak, not now$/m,
       );
       expect(rejected.stdout).toMatch(/^ {2}skipped\s+restart \(action DESTRUCTIVE\)/m);
       expect(rejected.stdout).toMatch(/^run \S+ failed/m);

@@ -64,7 +64,7 @@ incidents:
       configFile: file,
       port: 0,
       logger,
-      env: { PD_ROUTING_KEY: 'rk-e2e-0123' },
+      env: { ...process.env, PD_ROUTING_KEY: 'rk-e2e-0123' },
     });
     await opsbook.start();
     await opsbook.ready();

@@ -60,6 +60,11 @@ const httpRequest = {
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
   headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional(),
+  /** An env variable holding a bearer token (e.g. an Opsbook API token): sent, never stored or shown. */
+  bearerTokenEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable')
+    .optional(),
 };
 
 const base = {

@@ -59,7 +59,11 @@ steps:
       expect(ticked.body.steps.find((s: any) => s.id === 'ok').status).toBe('waiting');
       // The approver's roles are their account's: eve is a responder outside the dba group, carol in it.
       const eve = await createAccount(() => opsbook.url, { username: 'eve', role: 'responder' });
-      const carol = await createAccount(() => opsbook.url, { username: 'carol', role: 'responder', groups: ['dba'] });
+      const carol = await createAccount(() => opsbook.url, {
+        username: 'carol',
+        role: 'responder',
+        groups: ['dba'],
+      });
       const refused = await eve.call('POST', `/api/v1/runbook-runs/${runId}/steps/ok/approve`, {
         actor: 'eve',
         roles: ['dba'],

@@ -11,6 +11,7 @@ export interface HttpCall {
   method: string;
   headers: Record<string, string>;
   body?: string;
+  bearerTokenEnv?: string | undefined;
   conditions: string[];
 }
 
@@ -21,11 +22,16 @@ export async function runHttp(
   signal: AbortSignal,
 ): Promise<StepResult> {
   const url = interpolate(call.url, parameters);
+  const token = call.bearerTokenEnv === undefined ? undefined : process.env[call.bearerTokenEnv];
+  if (call.bearerTokenEnv !== undefined && !token)
+    return failed(`the environment variable ${call.bearerTokenEnv} (bearerTokenEnv) is not set`, {
+      request: { method: call.method, url },
+    });
   const started = performance.now();
   try {
     const response = await request(url, {
       method: call.method as 'GET',
-      headers: call.headers,
+      headers: token ? { ...call.headers, authorization: `Bearer ${token}` } : call.headers,
       body: call.body,
       signal,
     });
