@@ -52,6 +52,7 @@ import {
   recordGc,
 } from './lib/measure.js';
 import { startTargets, type TargetProcess } from './lib/target-process.js';
+import { benchAuth, benchOpsbookEnv } from './lib/auth.js';
 
 const CHECKS = Math.round(envNumber('BENCH_CHECKS', 10_000));
 /**
@@ -548,7 +549,7 @@ interface Timed {
 async function timeGet(url: string, runs: number): Promise<Timed> {
   const fetchOnce = async (): Promise<{ ms: number; headersMs: number; body: ArrayBuffer }> => {
     const started = performance.now();
-    const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+    const response = await fetch(url, { headers: benchAuth, signal: AbortSignal.timeout(30_000) });
     const headersMs = performance.now() - started;
     const body = await response.arrayBuffer();
     const ms = performance.now() - started;
@@ -597,7 +598,13 @@ async function scenarioApi(dir: string, targets: TargetProcess) {
     }),
   );
   const log = countingLogger();
-  const opsbook = new Opsbook({ configFile, port: 0, host: '127.0.0.1', logger: log.logger, env: {} });
+  const opsbook = new Opsbook({
+    configFile,
+    port: 0,
+    host: '127.0.0.1',
+    logger: log.logger,
+    env: benchOpsbookEnv,
+  });
   try {
     const started = performance.now();
     await opsbook.start();
@@ -609,7 +616,10 @@ async function scenarioApi(dir: string, targets: TargetProcess) {
     const deadline = performance.now() + (PERIOD_SECONDS + 50) * 1000;
     let counts = { total: 0, healthy: 0, unhealthy: 0, unknown: CHECKS };
     for (;;) {
-      const response = await fetch(`${opsbook.url}/api/v1/services`, { signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(`${opsbook.url}/api/v1/services`, {
+        headers: benchAuth,
+        signal: AbortSignal.timeout(10_000),
+      });
       if (response.ok) {
         const list = (await response.json()) as ServiceList;
         counts = list.items.reduce(

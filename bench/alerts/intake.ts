@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { percentiles, round, type Percentiles } from '../lib/measure.js';
+import { benchAuth } from '../lib/auth.js';
 
 export interface BatchOptions {
   batches: number;
@@ -107,7 +108,7 @@ export async function postBatches(
         const response = await pool.request({
           method: 'POST',
           path,
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...benchAuth },
           body,
           headersTimeout: 60_000,
           bodyTimeout: 60_000,
@@ -160,6 +161,7 @@ export async function alertmanagerCounts(url: string): Promise<{ held: number; s
 export async function opsbookCounts(url: string): Promise<{ held: number; suppressed: number }> {
   const total = async (query: string): Promise<number> => {
     const response = await fetch(`${url}/api/v1/alerts?limit=1${query}`, {
+      headers: benchAuth,
       signal: AbortSignal.timeout(60_000),
     });
     if (!response.ok) throw new Error(`GET /api/v1/alerts answered ${response.status}`);

@@ -5,13 +5,20 @@
 // --cpu-prof profile, when asked for, is written then). Exits by itself when the parent goes away.
 import { Opsbook } from '../../packages/server/src/runtime/opsbook.js';
 import { countingLogger } from '../lib/measure.js';
+import { benchOpsbookEnv } from '../lib/auth.js';
 
 const MAX_LIFETIME_MS = 10 * 60_000;
 const configFile = process.argv[2];
 if (!configFile) throw new Error('usage: opsbook-server.ts CONFIG_FILE');
 
 const log = countingLogger();
-const opsbook = new Opsbook({ configFile, port: 0, host: '127.0.0.1', logger: log.logger, env: {} });
+const opsbook = new Opsbook({
+  configFile,
+  port: 0,
+  host: '127.0.0.1',
+  logger: log.logger,
+  env: benchOpsbookEnv,
+});
 let stopping: Promise<void> | undefined;
 
 function shutdown(): void {

@@ -210,7 +210,10 @@ export function registerIncidentCommands(program: Command): void {
             `/api/v1/incidents/${incidentId(id)}/${path}`,
             { actor },
           );
-          print(options, changed, line(changed, actor));
+          // The server records who really acted (a personal token is its owner), not the name sent.
+          const recorded =
+            (path === 'acknowledge' ? changed.acknowledgedBy : changed.stageHistory.at(-1)?.by) ?? actor;
+          print(options, changed, line(changed, recorded));
         }),
     );
 

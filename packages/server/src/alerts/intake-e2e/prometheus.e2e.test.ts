@@ -17,18 +17,27 @@ import {
   type RunningBinary,
 } from '../../../../../test/prometheus-tools.js';
 import { waitFor } from '../../../../../test/target-server.js';
+import { testAuth } from '../../../../../test/api-caller.js';
 import { Opsbook } from '../../runtime/opsbook.js';
 
 const logger = pino({ level: 'silent' });
 const WAIT_MS = 30_000;
+// An intake token from the config, as a team would give Prometheus and Alertmanager (docs/access-control.md).
+const INTAKE_TOKEN = 'intake-token-for-the-prometheus-e2e-0123456789';
+const intake = { authorization: `Bearer ${INTAKE_TOKEN}` };
 
 interface Answer {
   status: number;
   body: any;
 }
 
+/** Reads with the test run's admin token (the binaries ignore it). */
 async function call(base: string, path: string, init?: RequestInit): Promise<Answer> {
-  const response = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(5_000) });
+  const response = await fetch(`${base}${path}`, {
+    ...init,
+    headers: { ...testAuth(), ...init?.headers },
+    signal: AbortSignal.timeout(5_000),
+  });
   const text = await response.text();
   let body: unknown = text;
   try {
@@ -39,10 +48,11 @@ async function call(base: string, path: string, init?: RequestInit): Promise<Ans
   return { status: response.status, body };
 }
 
+/** Posts as an intake client would, with the intake token. */
 const postJson = (base: string, path: string, body: unknown) =>
   call(base, path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...intake },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
@@ -174,6 +184,7 @@ scrape_configs:
 alerting:
   alertmanagers:
     - api_version: v2
+      authorization: { credentials: ${INTAKE_TOKEN} }
       static_configs:
         - targets: ['${alertmanagerTarget}']
 `;
@@ -203,6 +214,7 @@ receivers:
     webhook_configs:
       - url: ${opsbook.url}/api/v1/intake/alertmanager
         send_resolved: true
+        http_config: { authorization: { credentials: ${INTAKE_TOKEN} } }
 `;
 
   /** The alert as Prometheus evaluated it, plus the external labels its notifier adds. */
@@ -246,8 +258,18 @@ receivers:
     dir = mkdtempSync(join(tmpdir(), 'opsbook-intake-e2e-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'opsbook.yaml');
-    writeFileSync(file, `storage:\n  url: sqlite:${join(dir, 'ops.db')}\nalerting:\n  defaultRules: false\n`);
-    opsbook = new Opsbook({ configFile: file, port: 0, host: '127.0.0.1', logger });
+    writeFileSync(
+      file,
+      `storage:\n  url: sqlite:${join(dir, 'ops.db')}\nalerting:\n  defaultRules: false\n` +
+        `auth:\n  tokens:\n    - { name: prometheus, kind: intake, secret: "\${INTAKE_TOKEN}" }\n`,
+    );
+    opsbook = new Opsbook({
+      configFile: file,
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      env: { ...process.env, INTAKE_TOKEN },
+    });
     cleanups.push(() => opsbook.stop());
     await opsbook.start();
     await opsbook.ready();
@@ -446,6 +468,15 @@ receivers:
     const history = await call(opsbook.url, '/api/v1/alerts/history');
     expect(history.body.items).toEqual([]);
 
+    // Without a token, or with a token that may not send alerts, nothing gets in.
+    const anonymous = await fetch(`${opsbook.url}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ labels: { alertname: 'Anonymous' } }]),
+    });
+    expect(anonymous.status).toBe(401);
+    const readOnly = await call(opsbook.url, '/api/v1/alerts', { headers: intake });
+    expect(readOnly.status).toBe(403);
     // The same intake accepts a well-formed alert, so the 400s above were about the bodies.
     const ok = await postJson(opsbook.url, '/api/v2/alerts', [
       { labels: { alertname: 'WellFormed', service: 'shop' }, annotations: { summary: 'ok' } },
