@@ -67,9 +67,10 @@ describe('the quick start incident flow (npm start)', () => {
   let exampleUrl: string;
   let receiverUrl: string;
 
-  const cli = (args: string[]) =>
+  const cli = (args: string[], stdin?: Buffer) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
       const run = spawn(process.execPath, [CLI, ...args], { env: { ...env, NO_COLOR: '1' } });
+      run.stdin.end(stdin);
       let stdout = '';
       let stderr = '';
       run.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -93,11 +94,13 @@ describe('the quick start incident flow (npm start)', () => {
       RECEIVER_PORT: String(receiverPort),
       OPSBOOK_DB: join(dir, 'opsbook.db'),
       OPSBOOK_URL: `http://127.0.0.1:${opsbookPort}`,
-      OPSBOOK_USER: 'you',
+      // A new user has no token: they sign the CLI in with the generated admin password (README).
+      OPSBOOK_ADMIN_TOKEN: '',
+      OPSBOOK_TOKEN: '',
+      XDG_CONFIG_HOME: join(dir, 'config'),
     };
     exampleUrl = `http://127.0.0.1:${examplePort}`;
     receiverUrl = `http://127.0.0.1:${receiverPort}`;
-    call = apiCaller(() => `http://127.0.0.1:${opsbookPort}`);
     // One process, as `npm start` (tsx examples/start.ts) runs it, so SIGTERM reaches start.ts itself.
     child = spawn(process.execPath, ['--import', 'tsx', 'examples/start.ts'], { cwd: ROOT, env });
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -112,6 +115,16 @@ describe('the quick start incident flow (npm start)', () => {
       async () => (await fetch(`http://127.0.0.1:${opsbookPort}/actuator/health/readiness`)).ok || undefined,
       30_000,
       'Opsbook ready',
+    );
+    // As the banner says: npx opsbook login --username admin --password-stdin < data/initial-admin-password
+    const passwordFile = join(dir, 'initial-admin-password');
+    expect(output).toContain(`Sign in to the console as admin; the password is in ${passwordFile}`);
+    const login = await cli(['login', '--username', 'admin', '--password-stdin'], readFileSync(passwordFile));
+    expect(login.stdout).toContain('as admin (admin)');
+    const saved = JSON.parse(readFileSync(join(dir, 'config', 'opsbook', 'credentials.json'), 'utf8'));
+    call = apiCaller(
+      () => `http://127.0.0.1:${opsbookPort}`,
+      Object.values<{ token: string }>(saved)[0]!.token,
     );
   }, 60_000);
 
@@ -208,7 +221,7 @@ describe('the quick start incident flow (npm start)', () => {
     // Acknowledging with the CLI, as the README says, stops the escalation.
     const ack = await cli(['incidents', 'ack', 'INC-1']);
     expect(ack.code).toBe(0);
-    expect(ack.stdout).toMatch(/^INC-1 acknowledged by you .*; stage triage$/m);
+    expect(ack.stdout).toMatch(/^INC-1 acknowledged by admin .*; stage triage$/m);
     expect((await call('GET', '/api/v1/incidents/INC-1/escalation')).body).toMatchObject({
       status: 'acknowledged',
       nextAt: null,
@@ -216,7 +229,6 @@ describe('the quick start incident flow (npm start)', () => {
     // A status update reaches the incident channel (the demo receiver's webhook) meanwhile.
     const update = await call('POST', '/api/v1/incidents/INC-1/status-updates', {
       text: 'Orders API answers in 2 s; looking at it.',
-      actor: 'you',
     });
     expect(update.status).toBe(202);
     await waitFor(
@@ -247,7 +259,7 @@ describe('the quick start incident flow (npm start)', () => {
     const markdown = await waitFor(
       async () => {
         const run = await cli(['incidents', 'postmortem', 'INC-1', '--markdown']);
-        return run.code === 0 && run.stdout.includes('resolved by you') ? run.stdout : undefined;
+        return run.code === 0 && run.stdout.includes('resolved by admin') ? run.stdout : undefined;
       },
       20_000,
       'the post-mortem with the resolve notification',
@@ -268,11 +280,11 @@ describe('the quick start incident flow (npm start)', () => {
       'notification',
       /Notified demo-pager \(webhook\): \[SEV1\] INC-1 .* paged: On-call engineer \(level 1, on/,
     );
-    row('ack', /Acknowledged by you/);
-    row('escalation', /Escalation stopped at level 1: acknowledged by you/);
+    row('ack', /Acknowledged by admin/);
+    row('escalation', /Escalation stopped at level 1: acknowledged by admin/);
     row('status', /Status update: Orders API answers in 2 s; looking at it\./);
     row('stage', /triage → post-incident/);
-    row('notification', /resolved by you/);
+    row('notification', /resolved by admin/);
     expect(rows.some((r) => r.includes('Team lead'))).toBe(false);
 
     // One fault, one incident.
