@@ -92,7 +92,13 @@ export const SilenceCreate = z.object({
   endsAt: Time.optional(),
   duration: Duration.optional().describe('instead of endsAt'),
   untilResolved: z.boolean().optional().describe('end when the alerts matching now have resolved'),
-  createdBy: z.string().min(1).optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves'),
+  createdBy: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+    ),
   comment: z.string().min(1),
 });
 export type SilenceCreate = z.infer<typeof SilenceCreate>;
@@ -128,7 +134,13 @@ export const MaintenanceCreate = z.object({
   schedule: z.string().optional().describe('cron expression for a recurring window'),
   timezone: z.string().optional(),
   comment: z.string().optional(),
-  createdBy: z.string().min(1).optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves'),
+  createdBy: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+    ),
 });
 export type MaintenanceCreate = z.infer<typeof MaintenanceCreate>;
 

@@ -68,7 +68,9 @@ export const TokenKind = z.enum(['api', 'intake']);
 export const TokenView = z.object({
   id: z.string(),
   name: z.string(),
-  kind: TokenKind.describe('api: the REST API and CLI with its role; intake: only the alert and metric intake'),
+  kind: TokenKind.describe(
+    'api: the REST API and CLI with its role; intake: only the alert and metric intake',
+  ),
   role: Role,
   prefix: z.string().describe('first characters of the secret, to recognise it'),
   owner: z.string().nullable().describe('username the token acts as; null for an integration token'),

@@ -103,7 +103,13 @@ export const StartRestoreRequest = z.object({
   force: z.boolean().default(false).describe('replace the target database if it exists, even the source'),
   confirm: z.string().optional().describe('with force: the target database name again'),
   jobs: z.number().int().min(1).max(32).optional().describe('pg_restore --jobs (default: as the backup)'),
-  actor: z.string().min(1).optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves'),
+  actor: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+    ),
 });
 
 export const VerifyReportView = z.object({

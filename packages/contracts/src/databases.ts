@@ -244,7 +244,12 @@ export const BackendActionRequest = z.object({
     .boolean()
     .optional()
     .describe('must be true: cancelling or terminating a backend is destructive'),
-  actor: z.string().optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves'),
+  actor: z
+    .string()
+    .optional()
+    .describe(
+      'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+    ),
   reason: z.string().optional(),
 });
 

@@ -127,7 +127,13 @@ export const DrillSummary = z.object({
 });
 
 export const StartDrillRequest = z.object({
-  actor: z.string().min(1).optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves'),
+  actor: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+    ),
 });
 
 export type DrillStatus = z.infer<typeof DrillStatus>;

@@ -77,7 +77,13 @@ export const IncidentView = z.object({
 export const IncidentDetail = IncidentView.extend({ timeline: z.array(TimelineEntryView) });
 export const IncidentList = z.object({ items: z.array(IncidentView), total: z.number() });
 
-const actor = z.string().min(1).optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves');
+const actor = z
+  .string()
+  .min(1)
+  .optional()
+  .describe(
+    'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+  );
 
 export const IncidentCreate = z.object({
   title: z.string().min(1).max(300),

@@ -45,7 +45,13 @@ export const OncallOverrideCreate = z.object({
   person: z.string().min(1).describe('person id from oncall.people'),
   start: time,
   end: time,
-  actor: z.string().min(1).optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves'),
+  actor: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+    ),
 });
 
 export const OncallOverrideView = z.object({

@@ -117,7 +117,13 @@ export const PitrRestore = z.object({
 
 export const StartPitrBackupRequest = z.object({
   type: PitrBackupType.default('full'),
-  actor: z.string().min(1).optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves'),
+  actor: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+    ),
 });
 
 export const StartPitrRestoreRequest = z.object({
@@ -125,7 +131,13 @@ export const StartPitrRestoreRequest = z.object({
   pgData: z.string().describe('a new, empty data directory (absolute path) on the database host'),
   port: z.number().int().min(1).max(65535).describe('a free port for the restored cluster'),
   confirm: z.boolean().describe('must be true: a restore starts a new PostgreSQL cluster'),
-  actor: z.string().min(1).optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves'),
+  actor: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+    ),
 });
 
 export type PitrBackupType = z.infer<typeof PitrBackupType>;

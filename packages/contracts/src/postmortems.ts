@@ -5,7 +5,13 @@ export const PostmortemStatus = z.enum(['draft', 'in-review', 'published']);
 export const ActionItemPriority = z.enum(['high', 'medium', 'low']);
 export const ActionItemStatus = z.enum(['open', 'done', 'wont-do']);
 
-const actor = z.string().min(1).optional().describe('recorded for integration tokens only; a signed-in user or personal token is recorded as themselves');
+const actor = z
+  .string()
+  .min(1)
+  .optional()
+  .describe(
+    'recorded for integration tokens only; a signed-in user or personal token is recorded as themselves',
+  );
 const text = z.string().max(100_000);
 /** A day means the end of that day in UTC: an item due 2026-12-01 is overdue from 2026-12-02. */
 const DueAt = z

@@ -180,7 +180,11 @@ services:
     expect((await viewer('POST', '/api/v1/tokens', { name: 'x', personal: false })).status).toBe(403);
     const own = await viewer('GET', '/api/v1/tokens');
     expect(own.body.items.map((t: { owner: string }) => t.owner)).toEqual(['vera']);
-    const foreign = await admin('POST', '/api/v1/tokens', { name: 'grafana', role: 'viewer', personal: false });
+    const foreign = await admin('POST', '/api/v1/tokens', {
+      name: 'grafana',
+      role: 'viewer',
+      personal: false,
+    });
     expect(foreign.status).toBe(201);
     expect((await viewer('DELETE', `/api/v1/tokens/${foreign.body.token.id}`)).status).toBe(404);
     const wrong = await viewer('POST', '/api/v1/auth/password', {

@@ -39,7 +39,10 @@ export class PitrRestores {
   constructor(private readonly ctx: PitrContext) {}
 
   /** Validates everything it can at once (a bad request is a 400, not a failed job), then restores in the background. */
-  async start(settings: PitrSettings, request: StartPitrRestoreRequest & { actor: string }): Promise<PitrRestore> {
+  async start(
+    settings: PitrSettings,
+    request: StartPitrRestoreRequest & { actor: string },
+  ): Promise<PitrRestore> {
     const database = settings.database;
     if (request.confirm !== true)
       throw new InputError(

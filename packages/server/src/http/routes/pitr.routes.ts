@@ -90,12 +90,10 @@ export function pitrRoutes(deps: PitrRoutesDeps) {
     }),
     async (c) => {
       const input = c.req.valid('json');
-      const run = await deps
-        .pitr()
-        .startBackup(c.req.valid('param').id, input.type, {
-          trigger: 'manual',
-          actor: actorOf(c, input.actor),
-        });
+      const run = await deps.pitr().startBackup(c.req.valid('param').id, input.type, {
+        trigger: 'manual',
+        actor: actorOf(c, input.actor),
+      });
       return c.json(run, 202);
     },
   );
@@ -124,12 +122,10 @@ export function pitrRoutes(deps: PitrRoutesDeps) {
     }),
     async (c) =>
       c.json(
-        await deps
-          .pitr()
-          .startRestore(c.req.valid('param').id, {
-            ...c.req.valid('json'),
-            actor: actorOf(c, c.req.valid('json').actor),
-          }),
+        await deps.pitr().startRestore(c.req.valid('param').id, {
+          ...c.req.valid('json'),
+          actor: actorOf(c, c.req.valid('json').actor),
+        }),
         202,
       ),
   );
