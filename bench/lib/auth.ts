@@ -6,5 +6,11 @@ process.env.BENCH_OPSBOOK_TOKEN ??= `opsb_bench_${randomBytes(24).toString('base
 
 export const BENCH_TOKEN = process.env.BENCH_OPSBOOK_TOKEN;
 export const benchAuth = { authorization: `Bearer ${BENCH_TOKEN}` };
-/** The env for an Opsbook a bench starts: nothing from the caller's shell but the token. */
-export const benchOpsbookEnv = { OPSBOOK_ADMIN_TOKEN: BENCH_TOKEN };
+/**
+ * The env for an Opsbook a bench starts: nothing from the caller's shell but the token, and a first-admin
+ * password so the bootstrap's "password file written" warning does not count among the run's log warnings.
+ */
+export const benchOpsbookEnv = {
+  OPSBOOK_ADMIN_TOKEN: BENCH_TOKEN,
+  OPSBOOK_ADMIN_PASSWORD: randomBytes(18).toString('base64url'),
+};

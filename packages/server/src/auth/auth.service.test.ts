@@ -8,6 +8,7 @@ import { authSchema } from './auth.schema.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { TokenService } from './token.service.js';
 import { UserService } from './user.service.js';
+import { approverRoles, type Principal } from './principal.js';
 
 const MINUTE = 60_000;
 
@@ -56,7 +57,7 @@ describe.each(ENGINES)('access control on %s', (engine) => {
     await expect(auth.signIn('nobody', 'wrong-password', '10.0.0.1')).rejects.toThrow(GENERIC_FAILURE);
     const log = await audit.list({ limit: 10, action: 'auth.sign-in' });
     expect(log.items.map((e) => [e.actor, e.outcome, e.detail.reason ?? null])).toEqual([
-      ['nobody', 'failure', 'unknown user'],
+      ['unknown user (n…, 6 characters)', 'failure', 'unknown user'],
       ['ada', 'failure', 'wrong password'],
       ['ada', 'success', null],
     ]);
@@ -99,6 +100,28 @@ describe.each(ENGINES)('access control on %s', (engine) => {
     await users.update(bob.id, { unlock: true });
     await expect(auth.signIn('bob', 'bob-password-12', null)).resolves.toBeDefined();
     expect((await audit.list({ limit: 5, action: 'auth.locked' })).items).toHaveLength(2);
+  });
+
+  it('counts parallel guesses one by one, and locks unknown names like real ones', async () => {
+    const eve = await users.create({ username: 'eve', role: 'viewer', password: 'eve-password-123' });
+    clock += 60 * MINUTE;
+    const guesses = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => auth.signIn('eve', `guess-${i}`, `10.7.0.${i}`)),
+    );
+    const codes = guesses.map((g) => (g.status === 'rejected' ? (g.reason as { code: string }).code : 'ok'));
+    expect(codes.filter((c) => c === 'sign_in_failed')).toHaveLength(4);
+    expect(codes.filter((c) => c === 'locked_out')).toHaveLength(4);
+    expect((await users.get(eve.id)).lockedUntil).toBeGreaterThan(clock);
+    // The same answers for a name that is no user: they do not tell which usernames exist.
+    const ghost: string[] = [];
+    for (let i = 0; i < 6; i++)
+      ghost.push(
+        await auth.signIn('mallory', 'x', `10.7.1.${i}`).then(
+          () => 'ok',
+          (e: { code: string }) => e.code,
+        ),
+      );
+    expect(ghost).toEqual([...Array(4).fill('sign_in_failed'), 'locked_out', 'locked_out']);
   });
 
   it('limits sign-in attempts per address, whatever the account', async () => {
@@ -150,6 +173,28 @@ describe.each(ENGINES)('access control on %s', (engine) => {
     await auth.tokens.revoke(principal, second.token.id);
     expect(await auth.fromBearer(second.secret)).toBeUndefined();
     expect(await auth.fromBearer('opsb_made-up')).toBeUndefined();
+  });
+
+  it('revokes personal tokens on a password reset, and never lets a token mint a longer-lived one', async () => {
+    const fay = await users.create({ username: 'fay', role: 'responder', password: 'fay-password-12' });
+    const { principal } = await auth.signIn('fay', 'fay-password-12', null);
+    const short = await auth.tokens.create(principal, {
+      name: 'short',
+      kind: 'api',
+      personal: true,
+      expiresInDays: 1,
+    });
+    const viaToken = (await auth.fromBearer(short.secret))!;
+    const minted = await auth.tokens.create(viaToken, { name: 'minted', kind: 'api', personal: true });
+    expect(minted.token.expiresAt).toBe(short.token.expiresAt);
+    await users.update(fay.id, { password: 'reset-by-an-admin' });
+    expect(await auth.fromBearer(short.secret)).toBeUndefined();
+    expect(await auth.fromBearer(minted.secret)).toBeUndefined();
+  });
+
+  it('never lets a group named like a role act as that role in approvals', () => {
+    const principal = { role: 'responder', groups: ['admin', 'dba'] } as Principal;
+    expect(approverRoles(principal)).toEqual(['responder', 'dba']);
   });
 
   it('makes integration and intake tokens only for admins; config tokens resolve from memory', async () => {

@@ -38,6 +38,10 @@ export interface SignedIn {
 export class AuthService {
   /** Sign-in attempts per address in the current minute. */
   private readonly perAddress = new Map<string, { minute: number; count: number }>();
+  /** The sign-in in progress per username (lowercased). */
+  private readonly attempts = new Map<string, Promise<SignedIn>>();
+  /** Failures for names that are no user, counted like real ones. */
+  private readonly unknown = new Map<string, { times: number[]; lockedUntil: number }>();
 
   constructor(
     private readonly repo: AuthRepository,
@@ -55,11 +59,30 @@ export class AuthService {
     this.config = config;
   }
 
-  async signIn(username: string, password: string, ip: string | null): Promise<SignedIn> {
+  /** Attempts for one username run one after another, so parallel guesses cannot race the counter. */
+  signIn(username: string, password: string, ip: string | null): Promise<SignedIn> {
+    const key = username.toLowerCase();
+    const previous = this.attempts.get(key) ?? Promise.resolve();
+    const attempt = previous.catch(() => undefined).then(() => this.attemptSignIn(username, password, ip));
+    this.attempts.set(key, attempt);
+    void attempt
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.attempts.get(key) === attempt) this.attempts.delete(key);
+      });
+    return attempt;
+  }
+
+  private async attemptSignIn(username: string, password: string, ip: string | null): Promise<SignedIn> {
     const now = this.now();
+    const user = await this.repo.userByName(username);
+    // A name that is no user is not stored as typed: people type passwords into the username field.
+    const actor = user
+      ? user.username
+      : `unknown user (${username.slice(0, 1)}…, ${username.length} characters)`;
     const fail = async (reason: string, status = 401) =>
       this.audit.record({
-        actor: username,
+        actor,
         action: 'auth.sign-in',
         outcome: 'failure',
         status,
@@ -73,16 +96,18 @@ export class AuthService {
         60_000 - (now % 60_000),
       );
     }
-    const user = await this.repo.userByName(username);
-    if (user?.locked_until != null && user.locked_until > now) {
+    const lockedUntil = user ? user.locked_until : this.unknownLockedUntil(username, now);
+    if (lockedUntil != null && lockedUntil > now) {
       await fail('account locked', 429);
-      throw locked(user.locked_until - now);
+      throw locked(lockedUntil - now);
     }
     const usable = user !== undefined && user.disabled === 0 && user.password_hash !== null;
     const ok = await verifyPassword(password, usable ? user.password_hash! : DUMMY_HASH);
     if (!usable || !ok) {
       await fail(user === undefined ? 'unknown user' : user.disabled ? 'user disabled' : 'wrong password');
+      // Unknown names lock the same way, so the answers do not tell which usernames exist.
       if (user) await this.countFailure(user, now, ip);
+      else if (this.countUnknownFailure(username, now)) throw locked(this.config.lockout.duration);
       throw new UnauthenticatedError(GENERIC_FAILURE, 'sign_in_failed');
     }
     await this.repo.updateUser(user.id, { failed_attempts: '[]', locked_until: null, last_sign_in_at: now });
@@ -97,13 +122,44 @@ export class AuthService {
     return signedIn;
   }
 
+  private unknownLockedUntil(username: string, now: number): number | null {
+    const entry = this.unknown.get(username.toLowerCase());
+    return entry && entry.lockedUntil > now ? entry.lockedUntil : null;
+  }
+
+  /** True when this failure locks the unknown name. */
+  private countUnknownFailure(username: string, now: number): boolean {
+    const { attempts, window, duration } = this.config.lockout;
+    const key = username.toLowerCase();
+    if (this.unknown.size > 10_000)
+      for (const [name, entry] of this.unknown)
+        if (entry.lockedUntil <= now && entry.times.every((t) => t <= now - window))
+          this.unknown.delete(name);
+    const entry = this.unknown.get(key) ?? { times: [], lockedUntil: 0 };
+    entry.times = [...entry.times.filter((t) => t > now - window), now];
+    if (entry.times.length >= attempts) {
+      entry.times = [];
+      entry.lockedUntil = now + duration;
+    }
+    this.unknown.set(key, entry);
+    return entry.lockedUntil > now;
+  }
+
   /** Single sign-on: the provider vouched for the identity and the role mapping decided the role. */
   async signInExternal(identity: ExternalIdentity, role: Role, ip: string | null): Promise<SignedIn> {
     const subject = `${identity.issuer}#${identity.subject}`;
     const now = this.now();
     let user = await this.repo.userBySubject(subject);
     if (!user) {
-      const taken = await this.repo.userByName(identity.username);
+      if (
+        !/^[A-Za-z0-9._@-]{1,64}$/.test(identity.username) ||
+        identity.username.toLowerCase() === 'anonymous'
+      )
+        throw new NotAllowedError(
+          `the identity provider's username "${identity.username.slice(0, 64)}" cannot be an Opsbook username; set auth.oidc.usernameClaims to a claim with letters, digits, dots, dashes, underscores or @`,
+        );
+      const lower = identity.username.toLowerCase();
+      const taken = (await this.repo.listUsers()).find((u) => u.username.toLowerCase() === lower);
       if (taken) {
         await this.audit.record({
           actor: identity.username,
@@ -111,10 +167,10 @@ export class AuthService {
           outcome: 'failure',
           status: 409,
           ip,
-          detail: { reason: 'username taken by a password user', via: 'oidc' },
+          detail: { reason: 'username taken by another user', via: 'oidc' },
         });
         throw new ConflictError(
-          `a password user named ${identity.username} already exists; an admin must rename or remove it first`,
+          `a user named ${taken.username} already exists in Opsbook; an admin must remove it before ${identity.username} can sign in through single sign-on`,
         );
       }
       user = {
@@ -309,7 +365,9 @@ export class AuthService {
     const minute = Math.floor(now / 60_000);
     const entry = this.perAddress.get(ip);
     if (!entry || entry.minute !== minute) {
-      if (this.perAddress.size > 10_000) this.perAddress.clear();
+      if (this.perAddress.size > 10_000)
+        for (const [address, seen] of this.perAddress)
+          if (seen.minute < minute) this.perAddress.delete(address);
       this.perAddress.set(ip, { minute, count: 1 });
       return false;
     }

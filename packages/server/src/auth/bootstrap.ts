@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { ProvisionedToken } from './token.service.js';
 import type { UserService } from './user.service.js';
+import type { AuditLog } from './audit-log.js';
 import { randomSecret } from './secret.js';
 
 /** A value from VAR, or from the file VAR_FILE names (Docker and Kubernetes secrets). */
@@ -25,6 +26,7 @@ export async function ensureFirstAdmin(
   env: NodeJS.ProcessEnv,
   passwordFile: string,
   logger: Logger,
+  audit?: AuditLog,
 ): Promise<void> {
   const username = env.OPSBOOK_ADMIN_USER || 'admin';
   if ((await users.list()).length > 0) {
@@ -43,6 +45,13 @@ export async function ensureFirstAdmin(
     throw new Error('OPSBOOK_ADMIN_PASSWORD needs at least 12 characters');
   const password = given ?? randomSecret(18);
   await users.create({ username, role: 'admin', password, name: 'Administrator' });
+  await audit?.record({
+    actor: 'opsbook',
+    action: 'auth.admin-created',
+    target: username,
+    outcome: 'success',
+    detail: { from: given === undefined ? 'generated password file' : 'OPSBOOK_ADMIN_PASSWORD' },
+  });
   if (given !== undefined) {
     logger.info({ username }, 'created the first admin from OPSBOOK_ADMIN_PASSWORD');
     return;

@@ -36,5 +36,6 @@ export function actorName(principal: Principal | undefined, claimed: string | un
 
 /** Roles a runbook approval step can name: the user's role and groups (admin approves anything). */
 export function approverRoles(principal: Principal): string[] {
-  return [principal.role, ...principal.groups];
+  // A group named like a role (say "admin", from an identity provider) must not act as that role.
+  return [principal.role, ...principal.groups.filter((g) => !(g in ROLE_RANK))];
 }

@@ -133,7 +133,7 @@ export class TokenService {
       owner_id: input.personal ? caller.userId : null,
       created_by: caller.username,
       created_at: now,
-      expires_at: input.expiresInDays === undefined ? null : now + input.expiresInDays * DAY,
+      expires_at: expiry(input.expiresInDays === undefined ? null : now + input.expiresInDays * DAY, caller),
       last_used_at: null,
     };
     await this.repo.insertToken(row);
@@ -156,6 +156,12 @@ export class TokenService {
     this.touched.set(id, now);
     void this.repo.touchToken(id, now).catch(() => undefined);
   }
+}
+
+/** A token made with an expiring token never outlives it (a stolen short-lived token cannot mint a lasting one). */
+function expiry(requested: number | null, caller: Principal): number | null {
+  if (caller.via !== 'token' || caller.expiresAt === null) return requested;
+  return requested === null ? caller.expiresAt : Math.min(requested, caller.expiresAt);
 }
 
 function integration(name: string, role: Role, kind: 'api' | 'intake'): Principal {

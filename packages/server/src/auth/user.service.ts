@@ -101,6 +101,8 @@ export class UserService {
     });
     if (change.role !== undefined || change.disabled === true || change.password !== undefined)
       await this.repo.deleteSessionsOf(id);
+    // A reset is what an admin does after a compromise: the user's personal tokens go too.
+    if (change.password !== undefined) await this.repo.deleteTokensOf(id);
     return this.get(id);
   }
 

@@ -7,6 +7,8 @@ import { openStore } from '../storage/db.js';
 import { migrate } from '../storage/migrate.js';
 import { AuthRepository } from '../storage/auth.repository.js';
 import { UserService } from '../auth/user.service.js';
+import { AuditLog } from '../auth/audit-log.js';
+import { userInfo } from 'node:os';
 
 export async function createAdminOffline(
   configFile: string,
@@ -27,12 +29,16 @@ export async function createAdminOffline(
   });
   try {
     await migrate(store);
-    return await new UserService(new AuthRepository(store)).create({
-      username,
-      role: 'admin',
-      password,
-      name: username,
+    const repo = new AuthRepository(store);
+    const user = await new UserService(repo).create({ username, role: 'admin', password, name: username });
+    await new AuditLog(repo).record({
+      actor: `${userInfo().username} (offline CLI)`,
+      action: 'auth.admin-created',
+      target: username,
+      outcome: 'success',
+      detail: { from: 'opsbook users create-admin' },
     });
+    return user;
   } finally {
     await store.close();
   }

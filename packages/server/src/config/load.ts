@@ -42,7 +42,7 @@ const SECRET_KEYS = new Set([
   'connectionstring',
 ]);
 /** Keys that name a file which must exist (relative to the config file). */
-const FILE_KEYS = new Set(['passwordFile', 'ca', 'tokenFile', 'secretFile']);
+const FILE_KEYS = new Set(['passwordFile', 'ca', 'tokenFile', 'secretFile', 'clientSecretFile']);
 
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
 

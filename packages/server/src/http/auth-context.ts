@@ -23,10 +23,11 @@ export function approverOf(c: Context, claimed?: string): { id: string; roles: s
   return { id: actorOf(c, claimed), roles: principal ? approverRoles(principal) : [] };
 }
 
-/** The client's address: the socket's, or X-Forwarded-For's first hop when told to trust a proxy. */
+/** The client's address: the socket's, or the address the trusted proxy appended to X-Forwarded-For. */
 export function clientIp(c: Context, trustProxy: boolean): string | null {
   if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    // The last hop is the one the trusted proxy added; earlier ones are whatever the client sent.
+    const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim();
     if (forwarded) return forwarded;
   }
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;

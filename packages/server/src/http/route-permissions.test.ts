@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { apiCaller } from '../../../../test/api-caller.js';
+import { createAccount } from '../../../../test/accounts.js';
 import { Opsbook } from '../runtime/opsbook.js';
 import { createApp, type AppDeps } from './app.js';
 import { isMutating, requiredAccess } from './access-policy.js';
@@ -145,6 +146,26 @@ services:
     expect((await admin('GET', '/api/v1/silences')).body.items).toEqual([]);
   });
 
+  it('keeps the admin routes (users, restores, PITR, ending sessions) from a responder', async () => {
+    const responder = await createAccount(() => opsbook.url, { username: 'rory', role: 'responder' });
+    const adminOnly = allRoutes().filter((r) => requiredAccess(r.method, r.path) === 'admin');
+    expect(adminOnly.map((r) => `${r.method} ${r.path}`)).toEqual(
+      expect.arrayContaining([
+        'POST /api/v1/users',
+        'POST /api/v1/backups/:id/restore',
+        'POST /api/v1/databases/:id/pitr/restores',
+        'POST /api/v1/databases/:id/backends/:pid/terminate',
+      ]),
+    );
+    const wrong: string[] = [];
+    for (const { method, path } of adminOnly) {
+      const answer = await send(method, path, { authorization: `Bearer ${responder.token}` });
+      if (answer.status !== 403 || answer.code !== 'forbidden')
+        wrong.push(`${method} ${path}: ${answer.status}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('keeps an intake token to the intake routes', async () => {
     const wrong: string[] = [];
     for (const { method, path } of allRoutes()) {
@@ -225,7 +246,7 @@ services:
     expect(entries).toContainEqual(
       expect.objectContaining({ actor: 'anonymous', action: 'POST /api/v1/incidents', outcome: 'denied' }),
     );
-    expect(entries.find((e) => e.action === 'auth.sign-in')).toMatchObject({
+    expect(entries.find((e) => e.action === 'auth.sign-in' && e.actor === 'vera')).toMatchObject({
       actor: 'vera',
       outcome: 'success',
       ip: '127.0.0.1',

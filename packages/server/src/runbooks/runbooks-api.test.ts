@@ -64,12 +64,18 @@ steps:
         role: 'responder',
         groups: ['dba'],
       });
+      // Roles claimed in the body count for nothing, and a personal token cannot name someone else.
       const refused = await eve.call('POST', `/api/v1/runbook-runs/${runId}/steps/ok/approve`, {
-        actor: 'eve',
+        actor: 'carol',
         roles: ['dba'],
       });
       expect(refused.status).toBe(403);
       expect(refused.body.error.message).toBe('approving ok needs role dba');
+      const anonymous = apiCaller(() => opsbook.url, null);
+      const unsigned = await anonymous('POST', `/api/v1/runbook-runs/${runId}/steps/ok/approve`, {
+        actor: 'carol',
+      });
+      expect(unsigned.status).toBe(401);
       const approved = await carol.call('POST', `/api/v1/runbook-runs/${runId}/steps/ok/approve`, {});
       expect(approved.status).toBe(200);
       expect(approved.body.status).toBe('succeeded');
@@ -84,6 +90,7 @@ steps:
           'carol:step.approved',
         ]),
       );
+      expect(audit).not.toContain('carol:approval.refused');
       expect(
         (await call('GET', '/api/v1/runbook-runs?status=succeeded')).body.items.map((r: any) => r.id),
       ).toContain(runId);

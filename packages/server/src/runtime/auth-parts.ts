@@ -34,14 +34,24 @@ export async function startAuth(
   auth.tokens.provision([...config.tokens, ...envTokens(env)]);
   // Beside the SQLite file (./data/ in the quick start), else beside the config file.
   const dataDir = store.engine === 'sqlite' ? dirname(resolve(store.location)) : baseDir;
-  await ensureFirstAdmin(users, env, resolve(dataDir, 'initial-admin-password'), logger);
-  return { auth, users, audit, oidc: config.oidc && new OidcSignIn(config.oidc) };
+  await ensureFirstAdmin(users, env, resolve(dataDir, 'initial-admin-password'), logger, audit);
+  return { auth, users, audit, oidc: config.oidc && new OidcSignIn(config.oidc, { baseDir }) };
 }
 
-/** Settings, config tokens, OPSBOOK_ADMIN_TOKEN and single sign-on again, on every reload. */
-export function reconfigureAuth(parts: AuthParts, config: AuthConfig, env: NodeJS.ProcessEnv): void {
+/**
+ * Settings, config tokens, OPSBOOK_ADMIN_TOKEN and single sign-on again, on every reload. The new
+ * single sign-on is built first: if it cannot be (an unreadable secret file), nothing changes.
+ */
+export function reconfigureAuth(
+  parts: AuthParts,
+  config: AuthConfig,
+  env: NodeJS.ProcessEnv,
+  baseDir: string,
+): void {
+  const changed = JSON.stringify(config.oidc) !== JSON.stringify(parts.oidc?.config);
+  const oidc = changed ? config.oidc && new OidcSignIn(config.oidc, { baseDir }) : parts.oidc;
+  const tokens = [...config.tokens, ...envTokens(env)];
   parts.auth.reconfigure(config);
-  parts.auth.tokens.provision([...config.tokens, ...envTokens(env)]);
-  if (JSON.stringify(config.oidc) !== JSON.stringify(parts.oidc?.config))
-    parts.oidc = config.oidc && new OidcSignIn(config.oidc);
+  parts.auth.tokens.provision(tokens);
+  parts.oidc = oidc;
 }

@@ -719,7 +719,7 @@ export class Opsbook {
     };
     this.baseDir = loaded.baseDir;
     this.configHash = hashFile(this.options.configFile);
-    if (this.access) reconfigureAuth(this.access, this.config.auth, this.env);
+    if (this.access) reconfigureAuth(this.access, this.config.auth, this.env, this.baseDir);
     this.scraper?.apply(this.config.metrics.scrape);
     await this.alerts?.applyConfig(this.config.alerting);
     this.dispatcher?.apply(

@@ -158,6 +158,10 @@ export class AuthRepository {
     await this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', id).execute();
   }
 
+  async deleteTokensOf(ownerId: string): Promise<void> {
+    await this.db.deleteFrom('api_tokens').where('owner_id', '=', ownerId).execute();
+  }
+
   async deleteToken(id: string): Promise<void> {
     await this.db.deleteFrom('api_tokens').where('id', '=', id).execute();
   }

@@ -11,7 +11,7 @@ import {
 } from '@opsbook/contracts';
 import type { AuthService } from '../../auth/auth.service.js';
 import type { OidcSignIn } from '../../auth/oidc.js';
-import { NotFoundError, UnauthenticatedError } from '../../errors.js';
+import { NotFoundError, OpsbookError, UnauthenticatedError } from '../../errors.js';
 import { newRouter } from '../app.js';
 import { clientIp, principalOf } from '../auth-context.js';
 import { SESSION_COOKIE, type AuthDeps } from '../auth.middleware.js';
@@ -192,8 +192,13 @@ export function authRoutes(deps: AuthRoutesDeps) {
       const cookie = getCookie(c, FLOW_COOKIE);
       deleteCookie(c, FLOW_COOKIE, { path: FLOW_PATH });
       // A person in a browser lands here: failures show on the sign-in page, not as a JSON error.
+      // Only our own messages reach the page; anything else (a database error) stays in the audit log.
+      const shown = (error: unknown) =>
+        error instanceof OpsbookError
+          ? error.message
+          : 'single sign-on failed on the Opsbook side; try again, or ask an admin to look at the audit log';
       const refused = (error: unknown) =>
-        c.redirect(`/sign-in?error=${encodeURIComponent((error as Error).message)}`, 302);
+        c.redirect(`/sign-in?error=${encodeURIComponent(shown(error))}`, 302);
       const ip = clientIp(c, auth.settings.trustProxy);
       let result: Awaited<ReturnType<OidcSignIn['finish']>>;
       try {
@@ -215,6 +220,15 @@ export function authRoutes(deps: AuthRoutesDeps) {
         setSessionCookie(c, auth, sessionId);
         return c.redirect(result.next, 302);
       } catch (error) {
+        if (!(error instanceof OpsbookError))
+          await deps.audit().record({
+            actor: result.identity.username,
+            action: 'auth.sign-in',
+            outcome: 'failure',
+            status: 302,
+            ip,
+            detail: { via: 'oidc', reason: (error as Error).message },
+          });
         return refused(error);
       }
     },
