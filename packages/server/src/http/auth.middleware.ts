@@ -66,7 +66,8 @@ export function authMiddleware(deps: AuthDeps): MiddlewareHandler {
   };
 }
 
-async function identify(c: Context, auth: AuthService): Promise<Principal | undefined> {
+/** The caller of a request from its bearer token or session cookie; throws for an unknown token. */
+export async function identify(c: Context, auth: AuthService): Promise<Principal | undefined> {
   const header = c.req.header('authorization');
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);

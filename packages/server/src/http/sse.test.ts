@@ -14,6 +14,8 @@ import { startTarget, waitFor, type Target } from '../../../../test/target-serve
 import { Opsbook } from '../runtime/opsbook.js';
 import { EventBus } from '../runtime/event-bus.js';
 import { mountStream } from './sse.js';
+import type { AuthService } from '../auth/auth.service.js';
+import type { Principal } from '../auth/principal.js';
 
 interface Subscription {
   events: { event: string; data: any }[];
@@ -312,8 +314,9 @@ describe('the stream itself', () => {
   it('sends heartbeats, delivers events in order and ends when the bus closes', async () => {
     const events = new EventBus();
     const app = new OpenAPIHono();
-    mountStream(app, { events }, 50);
-    const response = await app.request('/api/v1/stream');
+    // The stream re-checks its caller at each heartbeat; this caller stays valid.
+    mountStream(app, { events, auth: () => tokenAuth(() => true) }, 50);
+    const response = await app.request('/api/v1/stream', { headers: { authorization: 'Bearer t' } });
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = '';
     const reading = (async () => {
@@ -336,6 +339,29 @@ describe('the stream itself', () => {
     expect(text.indexOf('"d2"')).toBeLessThan(text.indexOf('"d3"'));
     events.close();
     await reading;
+    expect(events.subscribers).toBe(0);
+  });
+});
+
+/** Just the part of the auth service the stream asks: is this bearer token (still) valid? */
+function tokenAuth(valid: () => boolean): AuthService {
+  return {
+    fromBearer: async () => (valid() ? ({ username: 'x' } as Principal) : undefined),
+    fromSession: async () => undefined,
+  } as unknown as AuthService;
+}
+
+describe('a stream whose caller is signed out', () => {
+  it('ends at the next heartbeat once the token or session is no longer valid', async () => {
+    const events = new EventBus();
+    const app = new OpenAPIHono();
+    let valid = true;
+    mountStream(app, { events, auth: () => tokenAuth(() => valid) }, 50);
+    const response = await app.request('/api/v1/stream', { headers: { authorization: 'Bearer t' } });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    await waitFor(() => events.subscribers === 1, 2_000, 'a subscriber');
+    valid = false;
+    await waitFor(async () => (await reader.read()).done || undefined, 2_000, 'the stream to end');
     expect(events.subscribers).toBe(0);
   });
 });

@@ -3,11 +3,14 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { StreamEvent } from '@opsbook/contracts';
 import type { EventBus } from '../runtime/event-bus.js';
+import type { AuthService } from '../auth/auth.service.js';
+import { identify } from './auth.middleware.js';
 
 const MAX_QUEUED = 1000;
 
 export interface SseDeps {
   events: EventBus;
+  auth(): AuthService;
 }
 
 /** Comment lines keep proxies and browsers from closing an idle stream. */
@@ -36,8 +39,14 @@ export function mountStream(app: OpenAPIHono, deps: SseDeps, heartbeatMs = HEART
         wake?.();
       }, stop);
       stream.onAbort(stop);
+      // A stream outlives no sign-out, disabling or revoked token: the caller is checked at each heartbeat.
       const heartbeat = setInterval(() => {
-        void stream.write(': heartbeat\n\n').catch(stop);
+        void identify(c, deps.auth())
+          .then(async (principal) => {
+            if (principal) await stream.write(': heartbeat\n\n');
+            else stop();
+          })
+          .catch(stop);
       }, heartbeatMs);
       try {
         // Tells the client the stream is up, so it can refetch what it may have missed while away.
