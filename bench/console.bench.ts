@@ -20,10 +20,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Opsbook } from '../packages/server/src/runtime/opsbook.js';
 import { benchAuth, BENCH_TOKEN } from './lib/auth.js';
 import { envNumber, percentiles, progress, round, sleep } from './lib/measure.js';
+import { launchChromium } from '../test/chromium.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const RUNS = Math.round(envNumber('BENCH_RUNS', 7));
@@ -340,17 +341,7 @@ async function main(): Promise<void> {
     // The scale instance first: its checks settle (up to one period) while the rest starts.
     const scaled = await start('scale', TARGET);
     const base = await start('baseline', BASELINE);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     for (const instance of [base, scaled]) {
       // One context each: both listen on 127.0.0.1, and cookies do not tell ports apart.
       const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });

@@ -13,12 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import pino from 'pino';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { apiCaller } from '../../../test/api-caller.js';
 import { createTestDatabase } from '../../../test/databases.js';
 import { waitFor } from '../../../test/target-server.js';
 import { Opsbook } from '../../server/src/runtime/opsbook.js';
 import { startExampleService, type ExampleService } from '../../../examples/example-service/src/service.js';
+import { launchChromium } from '../../../test/chromium.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const shots = join(root, 'test-results', 'screenshots');
@@ -106,17 +107,7 @@ runbooks: { dirs: [runbooks] }
     // Traffic for the application dashboard, and a backup for the overview and database pages.
     for (let i = 0; i < 20; i++) await fetch(`${example.url}/api/orders`);
     await call('POST', '/api/v1/databases/primary/backups');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({
       viewport: { width: 1400, height: 1000 },
       colorScheme: 'light',

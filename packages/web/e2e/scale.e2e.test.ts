@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { apiCaller } from '../../../test/api-caller.js';
 import { freePort } from '../../../test/postgres-cluster.js';
 import { waitFor } from '../../../test/target-server.js';
 import { Opsbook } from '../../server/src/runtime/opsbook.js';
+import { launchChromium } from '../../../test/chromium.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVICES = 500;
@@ -79,17 +80,7 @@ describe('the console with 10,000 checks and 1,000 alerts', () => {
       30_000,
       'a failing check',
     );
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.setDefaultTimeout(15_000);
   }, 120_000);

@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import Provider from 'oidc-provider';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { apiCaller } from '../../../../test/api-caller.js';
 import { freePort } from '../../../../test/postgres-cluster.js';
 import { Opsbook } from '../runtime/opsbook.js';
 import { OidcSignIn, safeNext } from './oidc.js';
 import { oidcSchema } from './oidc.schema.js';
+import { launchChromium } from '../../../../test/chromium.js';
 
 const GROUPS: Record<string, string[]> = {
   alice: ['ops-admins', 'dba'],
@@ -86,17 +87,7 @@ services: []
     });
     await opsbook.start();
     await opsbook.ready();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
