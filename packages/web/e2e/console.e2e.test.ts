@@ -500,7 +500,8 @@ runbooks: { dirs: [runbooks] }
     await page.getByTestId('failed-sign-ins').getByText(String(audit.failedSignIns24h)).waitFor();
     await page.getByTestId('locked-users').getByText('0', { exact: true }).waitFor();
     const failed = page.getByRole('list', { name: 'Failed sign-ins' });
-    await failed.getByText('nobody-here').waitFor();
+    // A name that is no user is shown masked: people type passwords into the username field.
+    await failed.getByText('unknown user (n…, 11 characters)').waitFor();
     await failed.getByText('lou').first().waitFor();
     const log = page.getByRole('table', { name: 'Access log' });
     await log.getByText('auth.sign-in').first().waitFor();

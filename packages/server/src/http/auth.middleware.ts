@@ -22,8 +22,8 @@ export function authMiddleware(deps: AuthDeps): MiddlewareHandler {
   return async (c, next) => {
     const method = c.req.method;
     const path = c.req.path;
-    const access = requiredAccess(method, path);
     if (!path.startsWith('/api/')) return next();
+    const access = requiredAccess(method, path);
     const auth = deps.auth();
     const ip = clientIp(c, auth.settings.trustProxy);
     const principal = await identify(c, auth);
