@@ -106,11 +106,15 @@ describe('the quick start incident flow (npm start)', () => {
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     exited = new Promise((done) => child.once('exit', (code) => done(code)));
+    // The banner comes once Opsbook is ready (it says how to sign in); at the start of a CI run, with
+    // every other test file compiling and starting beside it on two cores, that can take a while.
     await waitFor(
       () => output.includes('npx opsbook incidents show INC-1') || undefined,
-      30_000,
+      90_000,
       'the banner',
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; npm start printed:\n${output.slice(-2000)}`);
+    });
     await waitFor(
       async () => (await fetch(`http://127.0.0.1:${opsbookPort}/actuator/health/readiness`)).ok || undefined,
       30_000,
@@ -126,7 +130,7 @@ describe('the quick start incident flow (npm start)', () => {
       () => `http://127.0.0.1:${opsbookPort}`,
       Object.values<{ token: string }>(saved)[0]!.token,
     );
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     if (child && child.exitCode === null) {
