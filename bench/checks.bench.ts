@@ -29,6 +29,7 @@ import {
 } from '../packages/server/src/checks/check-definitions.js';
 import { runProbe } from '../packages/server/src/checks/probes/index.js';
 import { phaseOffset, Scheduler } from '../packages/server/src/checks/scheduler.js';
+import { Cancellation } from '../packages/server/src/lib/cancellation.js';
 import { formatDiagnostic, loadConfigText } from '../packages/server/src/config/load.js';
 import type { OpsbookConfig } from '../packages/server/src/config/schema.js';
 import { DEFAULT_CONCURRENCY } from '../packages/server/src/config/defaults.js';
@@ -417,9 +418,8 @@ async function probeLoop(dir: string, targets: TargetProcess): Promise<Rate> {
   progress(`breakdown: runProbe closed loop, concurrency ${CONCURRENCY}, ${SAT_SECONDS} s`);
   const definitions = probeSpecs(dir, targets, 1);
   const loop = closedLoop(async (index) => {
-    const controller = new AbortController();
     const outcome = await runProbe(definitions[index]!.probe, {
-      signal: controller.signal,
+      cancel: new Cancellation(),
       timeoutMs: 5000,
       baseDir: dir,
     });
@@ -452,8 +452,8 @@ async function schedulerLoop(dir: string, targets: TargetProcess): Promise<Rate>
       periodMs: 1000,
       firstDueAt: now + phaseOffset(definition.id, 1000),
       timeoutMs: 5000,
-      run: async (signal) => {
-        const outcome = await runProbe(definition.probe, { signal, timeoutMs: 5000, baseDir: dir });
+      run: async (cancel) => {
+        const outcome = await runProbe(definition.probe, { cancel, timeoutMs: 5000, baseDir: dir });
         if (!counter.measuring) return;
         if (outcome.status === 'up') counter.completed++;
         else counter.errors++;

@@ -6,6 +6,7 @@ import type { Store } from '../storage/db.js';
 import { CheckRepository, type CheckStatusRow } from '../storage/check.repository.js';
 import { CheckBatchWriter, type CheckBatch } from '../storage/check-batch.writer.js';
 import type { NewEvent } from '../storage/event.repository.js';
+import { Cancellation } from '../lib/cancellation.js';
 import { RollupAggregator, MINUTE } from '../telemetry/rollup.js';
 import { definitionsFromConfig, redactSpec, type CheckDefinition } from './check-definitions.js';
 import { runProbe } from './probes/index.js';
@@ -194,19 +195,9 @@ export class CheckService {
   async runNow(id: string, signal?: AbortSignal): Promise<ProbeOutcome | undefined> {
     const live = this.live.get(id);
     if (!live) return undefined;
-    const controller = new AbortController();
     const timeoutMs = live.definition.timing.timeoutSeconds * 1000;
-    const timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
-    signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-    try {
-      return await runProbe(live.definition.probe, {
-        signal: controller.signal,
-        timeoutMs,
-        baseDir: this.baseDir,
-      });
-    } finally {
-      clearTimeout(timer);
-    }
+    const cancel = signal ? Cancellation.fromSignal(signal) : new Cancellation();
+    return runProbe(live.definition.probe, { cancel, timeoutMs, baseDir: this.baseDir });
   }
 
   /**
@@ -314,16 +305,16 @@ export class CheckService {
       periodMs,
       firstDueAt,
       timeoutMs: definition.timing.timeoutSeconds * 1000,
-      run: (signal) => this.execute(definition, signal),
+      run: (cancel) => this.execute(definition, cancel),
     });
   }
 
-  private async execute(definition: CheckDefinition, signal: AbortSignal): Promise<void> {
+  private async execute(definition: CheckDefinition, cancel: Cancellation): Promise<void> {
     const startedAt = this.now();
     const timeoutMs = definition.timing.timeoutSeconds * 1000;
-    const outcome = await runProbe(definition.probe, { signal, timeoutMs, baseDir: this.baseDir });
+    const outcome = await runProbe(definition.probe, { cancel, timeoutMs, baseDir: this.baseDir });
     // A run cancelled by shutdown or reload says nothing about the target.
-    if (signal.aborted && !(signal.reason instanceof TimeoutError)) return;
+    if (cancel.aborted && !(cancel.reason instanceof TimeoutError)) return;
     const live = this.live.get(definition.id);
     if (!live || live.definition.specHash !== definition.specHash) return;
     this.record(live, startedAt, outcome);

@@ -1,4 +1,5 @@
 import type { ProbeKind, ProbeSpec } from '../config/schema.js';
+import type { Cancellation } from '../lib/cancellation.js';
 
 /** What one probe run observed. Probes return values; they never throw for a failing target. */
 export interface ProbeOutcome {
@@ -11,8 +12,8 @@ export interface ProbeOutcome {
 }
 
 export interface ProbeContext {
-  /** Aborted on timeout or shutdown; probes must stop work and return promptly. */
-  signal: AbortSignal;
+  /** Aborted on timeout or shutdown; probes must stop work and return promptly (`cancel.signal` for APIs that take an AbortSignal). */
+  cancel: Cancellation;
   timeoutMs: number;
   /** Directory of the config file, for relative file references (ca, passwordFile). */
   baseDir: string;

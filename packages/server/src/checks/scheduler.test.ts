@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alignedDue, phaseOffset, Scheduler, TimeoutError } from './scheduler.js';
+import type { Cancellation } from '../lib/cancellation.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -78,10 +79,8 @@ describe('scheduler', () => {
   it('aborts a run at its timeout with a TimeoutError, and in-flight runs on stop', async () => {
     const reasons: unknown[] = [];
     const scheduler = new Scheduler({ concurrency: 5 });
-    const hang = (signal: AbortSignal) =>
-      new Promise<void>((resolve) =>
-        signal.addEventListener('abort', () => (reasons.push(signal.reason), resolve())),
-      );
+    const hang = (cancel: Cancellation) =>
+      new Promise<void>((resolve) => cancel.onAbort(() => (reasons.push(cancel.reason), resolve())));
     scheduler.schedule({ id: 't', periodMs: 10_000, firstDueAt: Date.now(), timeoutMs: 30, run: hang });
     scheduler.schedule({ id: 's', periodMs: 10_000, firstDueAt: Date.now(), timeoutMs: 60_000, run: hang });
     scheduler.start();

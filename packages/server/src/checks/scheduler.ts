@@ -1,6 +1,7 @@
 // One timer for every check: a min-heap of due times. Runs at a fixed rate (due + period, like the
 // kubelet's ticker), bounded concurrency, never two runs of one job at once, and measures lag.
 
+import { Cancellation } from '../lib/cancellation.js';
 import { MinHeap } from '../lib/min-heap.js';
 
 export interface Job {
@@ -9,7 +10,8 @@ export interface Job {
   /** Absolute time of the first run. */
   firstDueAt: number;
   timeoutMs: number;
-  run(signal: AbortSignal, dueAt: number): Promise<void>;
+  /** `cancel` aborts with a TimeoutError at timeoutMs, or on unschedule and stop. */
+  run(cancel: Cancellation, dueAt: number): Promise<void>;
 }
 
 export interface SchedulerOptions {
@@ -30,7 +32,7 @@ interface Entry {
 export class Scheduler {
   private readonly heap = new MinHeap<Entry>((e) => e.due);
   private readonly jobs = new Map<string, { job: Job; generation: number }>();
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, Cancellation>();
   /** Due runs waiting for a free slot: a queue read from `waitingHead` (no O(n) shift). */
   private waiting: Entry[] = [];
   private waitingHead = 0;
@@ -87,7 +89,7 @@ export class Scheduler {
     this.waiting = [];
     this.waitingHead = 0;
     this.waitingIds.clear();
-    for (const controller of this.running.values()) controller.abort(new Error('cancelled: shutting down'));
+    for (const cancel of this.running.values()) cancel.abort(new Error('cancelled: shutting down'));
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -129,28 +131,23 @@ export class Scheduler {
 
   private launch(entry: Entry): void {
     const { job } = entry;
-    const controller = new AbortController();
-    this.running.set(job.id, controller);
-    const timeout = setTimeout(() => controller.abort(new TimeoutError(job.timeoutMs)), job.timeoutMs);
+    const cancel = new Cancellation();
+    this.running.set(job.id, cancel);
+    const timeout = setTimeout(() => cancel.abort(new TimeoutError(job.timeoutMs)), job.timeoutMs);
     this.options.onStart?.(this.now() - entry.due, job);
-    const run = this.execute(job, entry.due, controller, timeout);
+    const run = this.execute(job, entry.due, cancel, timeout);
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
   }
 
-  private async execute(
-    job: Job,
-    due: number,
-    controller: AbortController,
-    timeout: NodeJS.Timeout,
-  ): Promise<void> {
+  private async execute(job: Job, due: number, cancel: Cancellation, timeout: NodeJS.Timeout): Promise<void> {
     try {
-      await job.run(controller.signal, due);
+      await job.run(cancel, due);
     } catch {
       // A job reports its own failures; nothing may escape into the scheduler loop.
     } finally {
       clearTimeout(timeout);
-      if (this.running.get(job.id) === controller) this.running.delete(job.id);
+      if (this.running.get(job.id) === cancel) this.running.delete(job.id);
       this.drain();
     }
   }

@@ -3,7 +3,7 @@ import type { ProbeRun } from '@opsbook/contracts';
 import { loadConfigFile, formatDiagnostic } from '../config/load.js';
 import { definitionsFromConfig } from '../checks/check-definitions.js';
 import { runProbe } from '../checks/probes/index.js';
-import { TimeoutError } from '../checks/scheduler.js';
+import { Cancellation } from '../lib/cancellation.js';
 import { api, apiUrl } from './api-client.js';
 import { colourStatus, fail, printJson } from './output.js';
 
@@ -63,16 +63,10 @@ async function runLocally(id: string, file: string): Promise<ProbeRun> {
       `no check "${id}" in ${file}; it has: ${definitions.map((d) => d.id).join(', ') || 'none'}`,
     );
   const timeoutMs = definition.timing.timeoutSeconds * 1000;
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
-  try {
-    const outcome = await runProbe(definition.probe, {
-      signal: controller.signal,
-      timeoutMs,
-      baseDir: loaded.baseDir,
-    });
-    return { checkId: id, ...outcome };
-  } finally {
-    clearTimeout(timer);
-  }
+  const outcome = await runProbe(definition.probe, {
+    cancel: new Cancellation(),
+    timeoutMs,
+    baseDir: loaded.baseDir,
+  });
+  return { checkId: id, ...outcome };
 }

@@ -25,22 +25,16 @@ export function isTimeoutReason(reason: unknown): boolean {
   return reason instanceof Error || reason instanceof DOMException ? reason.name === 'TimeoutError' : false;
 }
 
-/** The outcome of a probe stopped by its signal: a timeout or a shutdown. */
-export function abortedOutcome(signal: AbortSignal, timeoutMs: number, latencyMs: number): ProbeOutcome {
-  const timedOut = isTimeoutReason(signal.reason);
+/** The outcome of a probe stopped by its cancellation: a timeout or a shutdown. */
+export function abortedOutcome(
+  cancel: { reason: unknown },
+  timeoutMs: number,
+  latencyMs: number,
+): ProbeOutcome {
+  const timedOut = isTimeoutReason(cancel.reason);
   return down(latencyMs, timedOut ? `timed out after ${timeoutMs}ms` : 'cancelled', {
     aborted: timedOut ? 'timeout' : 'cancelled',
   });
-}
-
-/** Runs onAbort once when the signal aborts (now, if it already has); the returned function unsubscribes. */
-export function whenAborted(signal: AbortSignal, onAbort: () => void): () => void {
-  if (signal.aborted) {
-    onAbort();
-    return () => {};
-  }
-  signal.addEventListener('abort', onAbort, { once: true });
-  return () => signal.removeEventListener('abort', onAbort);
 }
 
 export function errorCode(error: unknown): string | undefined {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsProbeSpec } from '../../config/schema.js';
 import { dnsProbe } from './dns.probe.js';
 import { probeContext } from './testing.js';
+import { Cancellation } from '../../lib/cancellation.js';
 
 const { Packet } = dns2;
 // Response codes from RFC 1035; dns2 has Packet.RCODE but its types do not declare it.
@@ -111,7 +112,7 @@ describe('dnsProbe', () => {
   });
 
   it('reports TIMEOUT when the resolver gives up first', async () => {
-    const patient = { signal: new AbortController().signal, timeoutMs: 200, baseDir: '.' };
+    const patient = { cancel: new Cancellation(), timeoutMs: 200, baseDir: '.' };
     const outcome = await dnsProbe(spec('slow.test'), patient);
     expect(outcome).toMatchObject({
       status: 'down',

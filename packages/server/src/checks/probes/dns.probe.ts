@@ -1,16 +1,7 @@
 import { Resolver } from 'node:dns/promises';
 import type { DnsProbeSpec } from '../../config/schema.js';
 import type { Probe, ProbeOutcome } from '../probe.js';
-import {
-  abortedOutcome,
-  describeError,
-  down,
-  errorCode,
-  judgeConditions,
-  startClock,
-  up,
-  whenAborted,
-} from './common.js';
+import { abortedOutcome, describeError, down, errorCode, judgeConditions, startClock, up } from './common.js';
 
 type RecordType = DnsProbeSpec['type'];
 
@@ -98,17 +89,17 @@ function judgeAnswer(spec: DnsProbeSpec, answer: Answer, latencyMs: number): Pro
 
 export const dnsProbe: Probe<DnsProbeSpec> = async (spec, ctx) => {
   const elapsed = startClock();
-  if (ctx.signal.aborted) return abortedOutcome(ctx.signal, ctx.timeoutMs, elapsed());
+  if (ctx.cancel.aborted) return abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed());
   const resolver = new Resolver({ timeout: ctx.timeoutMs, tries: 1 });
   try {
     if (spec.server) resolver.setServers([spec.server]);
   } catch (error) {
     return down(elapsed(), `bad DNS server "${spec.server}": ${describeError(error)}`);
   }
-  const unsubscribe = whenAborted(ctx.signal, () => resolver.cancel());
+  const unsubscribe = ctx.cancel.onAbort(() => resolver.cancel());
   try {
     const answer = await query(spec, resolver);
-    if (ctx.signal.aborted) return abortedOutcome(ctx.signal, ctx.timeoutMs, elapsed());
+    if (ctx.cancel.aborted) return abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed());
     return judgeAnswer(spec, answer, elapsed());
   } finally {
     unsubscribe();

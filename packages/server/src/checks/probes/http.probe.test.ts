@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpProbeSpec } from '../../config/schema.js';
 import { httpProbe } from './http.probe.js';
 import { CertificateDir, close, listen, probeContext, type KeyPair } from './testing.js';
+import { Cancellation } from '../../lib/cancellation.js';
 
 function spec(url: string, extra: Partial<HttpProbeSpec> = {}): HttpProbeSpec {
   return { kind: 'http', url, method: 'GET', headers: {}, insecure: false, followRedirects: true, ...extra };
@@ -24,6 +25,7 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
     if (path === '/ok') return void response.end('fine');
     if (path === '/unavailable') return void response.writeHead(503).end('database is down');
     if (path === '/moved') return void response.writeHead(302, { location: '/ok' }).end();
+    if (path === '/see-other') return void response.writeHead(303, { location: '/ok' }).end('see /ok');
     if (path === '/loop') return void response.writeHead(302, { location: '/loop' }).end();
     const hop = /^\/hop\/(\d+)$/.exec(path);
     if (hop) return void response.writeHead(302, { location: `/hop/${Number(hop[1]) + 1}` }).end();
@@ -79,6 +81,16 @@ describe('httpProbe over http', () => {
     expect(followed).toMatchObject({ status: 'up', detail: { statusCode: 200 } });
     const notFollowed = await httpProbe(spec(`${base}/moved`, { followRedirects: false }), probeContext());
     expect(notFollowed.detail.statusCode).toBe(302);
+  });
+
+  it('turns a POST into a GET without its body after a 303, as browsers do', async () => {
+    const outcome = await httpProbe(
+      spec(`${base}/see-other`, { method: 'POST', body: 'ping' }),
+      probeContext(),
+    );
+    expect(outcome).toMatchObject({ status: 'up', detail: { statusCode: 200 } });
+    expect(seenPaths.slice(-2)).toEqual(['/see-other', '/ok']);
+    expect(seen).toMatchObject({ method: 'GET', body: '' });
   });
 
   it('stops after 10 redirects and judges the last response', async () => {
@@ -161,7 +173,7 @@ describe('httpProbe over http', () => {
   it('says cancelled when aborted for another reason', async () => {
     const controller = new AbortController();
     const running = httpProbe(spec(`${base}/hang`), {
-      signal: controller.signal,
+      cancel: Cancellation.fromSignal(controller.signal),
       timeoutMs: 5_000,
       baseDir: '.',
     });

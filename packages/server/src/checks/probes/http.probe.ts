@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { rootCertificates, TLSSocket } from 'node:tls';
-import { Agent, buildConnector, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { HttpProbeSpec } from '../../config/schema.js';
+import type { Cancellation } from '../../lib/cancellation.js';
 import type { Probe, ProbeOutcome } from '../probe.js';
 import {
   abortedOutcome,
@@ -19,11 +20,11 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 10;
 const SNIPPET_CHARS = 200;
 
-type Response = Dispatcher.ResponseData;
-
-interface Dispatchers {
-  direct: Dispatcher;
-  redirecting: Dispatcher;
+/** What one HTTP exchange gave: status, where a redirect points, and the body when it was kept. */
+interface Exchange {
+  status: number;
+  location: string | undefined;
+  body: string;
 }
 
 interface TlsSetting {
@@ -36,7 +37,7 @@ interface TlsSetting {
 const certificateExpiry = new Map<string, number>();
 
 /** One pooled keep-alive Agent per TLS setting; redirects share the Agent's connections. */
-const dispatchers = new Map<string, Dispatchers>();
+const dispatchers = new Map<string, Dispatcher>();
 
 function originKey(hostname: string, port: string | number): string {
   return `${hostname}:${port || 443}`;
@@ -60,49 +61,112 @@ function certificateNotingConnector(setting: TlsSetting): buildConnector.connect
     });
 }
 
-function dispatchersFor(setting: TlsSetting): Dispatchers {
+function dispatcherFor(setting: TlsSetting): Dispatcher {
   let found = dispatchers.get(setting.key);
   if (!found) {
-    const agent = new Agent({ connect: certificateNotingConnector(setting) });
-    found = {
-      direct: agent,
-      redirecting: agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })),
-    };
+    found = new Agent({ connect: certificateNotingConnector(setting) });
     dispatchers.set(setting.key, found);
   }
   return found;
 }
 
-async function tlsSetting(spec: HttpProbeSpec, baseDir: string): Promise<TlsSetting> {
-  if (spec.insecure) return { key: 'insecure', rejectUnauthorized: false };
-  if (!spec.ca) return { key: 'default', rejectUnauthorized: true };
+const DEFAULT_TLS: TlsSetting = { key: 'default', rejectUnauthorized: true };
+const INSECURE_TLS: TlsSetting = { key: 'insecure', rejectUnauthorized: false };
+
+/** Synchronous for the common settings, so most probes start without waiting on a promise. */
+function dispatcherOf(spec: HttpProbeSpec, baseDir: string): Dispatcher | Promise<Dispatcher> {
+  if (spec.insecure) return dispatcherFor(INSECURE_TLS);
+  if (!spec.ca) return dispatcherFor(DEFAULT_TLS);
+  const ca = spec.ca;
   // The ca file adds to the public roots rather than replacing them.
-  const pem = await loadCaFile(baseDir, spec.ca);
-  return { key: `ca:${resolve(baseDir, spec.ca)}`, rejectUnauthorized: true, ca: [...rootCertificates, pem] };
+  return loadCaFile(baseDir, ca).then((pem) =>
+    dispatcherFor({
+      key: `ca:${resolve(baseDir, ca)}`,
+      rejectUnauthorized: true,
+      ca: [...rootCertificates, pem],
+    }),
+  );
 }
 
-function requestHeaders(spec: HttpProbeSpec): Record<string, string> {
-  const hasUserAgent = Object.keys(spec.headers).some((name) => name.toLowerCase() === 'user-agent');
-  return hasUserAgent ? spec.headers : { ...spec.headers, 'user-agent': USER_AGENT };
+/** What every run of a spec sends, worked out once per spec (the config keeps its objects). */
+interface Plan {
+  url: URL;
+  headers: Record<string, string>;
 }
 
-async function readBody(body: Response['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    size += chunk.length;
-    // Leaving the loop destroys the stream and that one connection; rare, and cheaper than reading on.
-    if (size >= MAX_BODY_BYTES) break;
+const plans = new WeakMap<HttpProbeSpec, Plan>();
+
+function planOf(spec: HttpProbeSpec): Plan {
+  let plan = plans.get(spec);
+  if (!plan) {
+    const hasUserAgent = Object.keys(spec.headers).some((name) => name.toLowerCase() === 'user-agent');
+    plan = {
+      url: new URL(spec.url),
+      headers: hasUserAgent ? spec.headers : { ...spec.headers, 'user-agent': USER_AGENT },
+    };
+    plans.set(spec, plan);
   }
-  return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
+  return plan;
 }
 
-/** Always drains the body, so the connection goes back to the pool; keeps the text only when needed. */
-async function consumeBody(response: Response, keepText: boolean): Promise<string> {
-  if (keepText) return readBody(response.body);
-  await response.body.dump({ limit: MAX_BODY_BYTES });
-  return '';
+/**
+ * One request through undici's dispatch API: no response stream and no AbortSignal per request, which
+ * is most of what `request()` costs above the socket work. The body is kept only when `keepBody`
+ * says so for the status (conditions or an error to show), and at most MAX_BODY_BYTES of it.
+ */
+function exchange(
+  dispatcher: Dispatcher,
+  url: URL,
+  spec: HttpProbeSpec,
+  headers: Record<string, string>,
+  cancel: Cancellation,
+  keepBody: (status: number) => boolean,
+): Promise<Exchange> {
+  return new Promise<Exchange>((resolvePromise, reject) => {
+    const result: Exchange = { status: 0, location: undefined, body: '' };
+    let chunks: Buffer[] | undefined;
+    let size = 0;
+    let settled = false;
+    let unsubscribe = (): void => {};
+    const finish = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      unsubscribe();
+      if (error) return reject(error);
+      if (chunks) result.body = Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
+      resolvePromise(result);
+    };
+    dispatcher.dispatch(
+      { origin: url.origin, path: url.pathname + url.search, method: spec.method, headers, body: spec.body },
+      {
+        onRequestStart(controller) {
+          if (cancel.aborted) return controller.abort(cancel.reason as Error);
+          unsubscribe = cancel.onAbort(() => controller.abort(cancel.reason as Error));
+        },
+        onResponseStart(_controller, statusCode, responseHeaders) {
+          result.status = statusCode;
+          const location = responseHeaders.location;
+          result.location = Array.isArray(location) ? location[0] : location;
+          chunks = keepBody(statusCode) ? [] : undefined;
+        },
+        onResponseData(controller, chunk) {
+          size += chunk.length;
+          chunks?.push(chunk);
+          // An endless body: answer with what arrived; aborting closes that one connection.
+          if (size > MAX_BODY_BYTES) {
+            finish();
+            controller.abort(new Error('response body over the probe limit'));
+          }
+        },
+        onResponseEnd() {
+          finish();
+        },
+        onResponseError(_controller, error) {
+          finish(error);
+        },
+      },
+    );
+  });
 }
 
 function isSuccessStatus(status: number): boolean {
@@ -115,14 +179,13 @@ function certificateExpirationMs(url: URL): number | undefined {
   return validTo === undefined ? undefined : validTo - Date.now();
 }
 
-async function judgeResponse(
+function judgeResponse(
   spec: HttpProbeSpec,
-  response: Response,
+  url: URL,
+  response: Exchange,
   elapsed: () => number,
-): Promise<ProbeOutcome> {
-  const status = response.statusCode;
-  const needsBody = spec.conditions !== undefined || !isSuccessStatus(status);
-  const body = await consumeBody(response, needsBody);
+): ProbeOutcome {
+  const { status, body } = response;
   const latencyMs = elapsed();
   const detail: Record<string, unknown> = { statusCode: status };
   const passed = `HTTP ${status} in ${Math.round(latencyMs)} ms`;
@@ -132,7 +195,7 @@ async function judgeResponse(
       body,
       responseTimeMs: latencyMs,
       connected: true,
-      certificateExpirationMs: certificateExpirationMs(new URL(spec.url)),
+      certificateExpirationMs: certificateExpirationMs(url),
     });
     detail.conditions = verdict.results;
     if (verdict.ok) return up(latencyMs, passed, detail);
@@ -142,26 +205,38 @@ async function judgeResponse(
   return down(latencyMs, `HTTP ${status}`, { ...detail, bodySnippet: body.slice(0, SNIPPET_CHARS) });
 }
 
-function errorLine(error: unknown): string {
-  const line = describeError(error);
-  // undici's loop message names only the origin and blames Client/Pool, which misleads here.
-  return line.includes('Redirect loop detected') ? 'redirect loop detected' : line;
-}
-
 export const httpProbe: Probe<HttpProbeSpec> = async (spec, ctx) => {
   const elapsed = startClock();
+  const keepBody = (status: number): boolean => spec.conditions !== undefined || !isSuccessStatus(status);
   try {
-    const { direct, redirecting } = dispatchersFor(await tlsSetting(spec, ctx.baseDir));
-    const response = await request(spec.url, {
-      method: spec.method,
-      headers: requestHeaders(spec),
-      body: spec.body,
-      dispatcher: spec.followRedirects ? redirecting : direct,
-      signal: ctx.signal,
-    });
-    return await judgeResponse(spec, response, elapsed);
+    const found = dispatcherOf(spec, ctx.baseDir);
+    const dispatcher = found instanceof Promise ? await found : found;
+    const plan = planOf(spec);
+    let url = plan.url;
+    let response = await exchange(dispatcher, url, spec, plan.headers, ctx.cancel, keepBody);
+    // Redirects are followed here rather than by undici's interceptor, which costs every request.
+    const visited = new Set<string>([url.href]);
+    for (let hops = 0; spec.followRedirects && isRedirect(response.status) && response.location; hops++) {
+      if (hops === MAX_REDIRECTS) break;
+      const next = new URL(response.location, url);
+      if (visited.has(next.href))
+        return down(elapsed(), 'redirect loop detected', { statusCode: response.status });
+      visited.add(next.href);
+      url = next;
+      // 303, and 301/302 after a POST, turn into a GET without a body, as browsers and undici do.
+      const asGet =
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && spec.method === 'POST');
+      const nextSpec = asGet ? { ...spec, method: 'GET' as const, body: undefined } : spec;
+      response = await exchange(dispatcher, url, nextSpec, plan.headers, ctx.cancel, keepBody);
+    }
+    return judgeResponse(spec, url, response, elapsed);
   } catch (error) {
-    if (ctx.signal.aborted) return abortedOutcome(ctx.signal, ctx.timeoutMs, elapsed());
-    return down(elapsed(), errorLine(error), errorDetail(error));
+    if (ctx.cancel.aborted) return abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed());
+    return down(elapsed(), describeError(error), errorDetail(error));
   }
 };
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeSpec } from '../../config/schema.js';
 import { probes, runProbe } from './index.js';
 import { close, listen } from './testing.js';
+import { Cancellation } from '../../lib/cancellation.js';
 
 describe('runProbe', () => {
   const server = createServer((request, response) => {
@@ -24,7 +25,7 @@ describe('runProbe', () => {
     followRedirects: true,
   });
   /** A context whose own signal never fires, so only runProbe's deadline can stop the probe. */
-  const patient = (timeoutMs: number) => ({ signal: new AbortController().signal, timeoutMs, baseDir: '.' });
+  const patient = (timeoutMs: number) => ({ cancel: new Cancellation(), timeoutMs, baseDir: '.' });
 
   it('has a probe for every kind', () => {
     expect(Object.keys(probes).sort()).toEqual(['dns', 'http', 'postgres', 'tcp', 'tls']);
@@ -54,7 +55,7 @@ describe('runProbe', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
     const outcome = await runProbe(http('/hang'), {
-      signal: controller.signal,
+      cancel: Cancellation.fromSignal(controller.signal),
       timeoutMs: 5_000,
       baseDir: '.',
     });
@@ -63,7 +64,7 @@ describe('runProbe', () => {
 
   it('says timed out when the caller aborts with a timeout reason', async () => {
     const outcome = await runProbe(http('/hang'), {
-      signal: AbortSignal.timeout(100),
+      cancel: Cancellation.timeout(100),
       timeoutMs: 100,
       baseDir: '.',
     });

@@ -1,6 +1,7 @@
 import type { ProbeSpec } from '../../config/schema.js';
+import { Cancellation } from '../../lib/cancellation.js';
 import type { Probe, ProbeContext, ProbeOutcome, ProbeTable } from '../probe.js';
-import { abortedOutcome, describeError, down, startClock, whenAborted } from './common.js';
+import { abortedOutcome, describeError, down, startClock } from './common.js';
 import { dnsProbe } from './dns.probe.js';
 import { httpProbe } from './http.probe.js';
 import { postgresProbe } from './postgres.probe.js';
@@ -17,30 +18,37 @@ export const probes: ProbeTable = {
 
 /**
  * Runs the probe for spec.kind. Never throws, and returns within ctx.timeoutMs even if a probe
- * ignores its signal: the probe gets a signal that also aborts at the deadline.
+ * ignores its cancellation: the probe gets one that also aborts at the deadline.
  */
-export async function runProbe(spec: ProbeSpec, ctx: ProbeContext): Promise<ProbeOutcome> {
+export function runProbe(spec: ProbeSpec, ctx: ProbeContext): Promise<ProbeOutcome> {
   const elapsed = startClock();
   const probe = probes[spec.kind] as Probe | undefined;
-  if (!probe) return down(elapsed(), `unknown probe kind "${(spec as { kind: unknown }).kind}"`);
-  if (ctx.signal.aborted) return abortedOutcome(ctx.signal, ctx.timeoutMs, elapsed());
+  if (!probe)
+    return Promise.resolve(down(elapsed(), `unknown probe kind "${(spec as { kind: unknown }).kind}"`));
+  if (ctx.cancel.aborted) return Promise.resolve(abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed()));
 
-  const controller = new AbortController();
-  const stopped = new Promise<ProbeOutcome>((resolve) => {
-    const onAbort = () => resolve(abortedOutcome(controller.signal, ctx.timeoutMs, elapsed()));
-    controller.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const unsubscribe = whenAborted(ctx.signal, () => controller.abort(ctx.signal.reason));
+  const own = new Cancellation();
+  const unlink = ctx.cancel.onAbort(() => own.abort(ctx.cancel.reason));
   const deadline = setTimeout(
-    () => controller.abort(new DOMException(`timed out after ${ctx.timeoutMs}ms`, 'TimeoutError')),
+    () => own.abort(new DOMException(`timed out after ${ctx.timeoutMs}ms`, 'TimeoutError')),
     ctx.timeoutMs,
   );
-  try {
-    return await Promise.race([settle(probe, spec, { ...ctx, signal: controller.signal }, elapsed), stopped]);
-  } finally {
-    clearTimeout(deadline);
-    unsubscribe();
-  }
+  // Whichever comes first: the probe's own answer or its cancellation (a probe may ignore it).
+  return new Promise<ProbeOutcome>((resolve) => {
+    let settled = false;
+    const finish = (outcome: ProbeOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      unlink();
+      resolve(outcome);
+    };
+    own.onAbort(() => finish(abortedOutcome(own, ctx.timeoutMs, elapsed())));
+    settle(probe, spec, { cancel: own, timeoutMs: ctx.timeoutMs, baseDir: ctx.baseDir }, elapsed).then(
+      finish,
+      finish,
+    );
+  });
 }
 
 /** A probe that throws (even synchronously) is a bug, but the check is simply down. */

@@ -9,7 +9,6 @@ import {
   readConfigFile,
   startClock,
   up,
-  whenAborted,
 } from './common.js';
 
 const QUERY_CHARS = 60;
@@ -103,13 +102,13 @@ export const postgresProbe: Probe<PostgresProbeSpec> = async (spec, ctx) => {
   try {
     password = await passwordOf(spec, ctx.baseDir);
     secrets = secretsOf(spec, password);
-    if (ctx.signal.aborted) return abortedOutcome(ctx.signal, ctx.timeoutMs, elapsed());
+    if (ctx.cancel.aborted) return abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed());
     const client = newClient(spec, password, ctx);
     end = ender(client);
-    unsubscribe = whenAborted(ctx.signal, end);
+    unsubscribe = ctx.cancel.onAbort(end);
     return await runQuery(spec, client, elapsed);
   } catch (error) {
-    if (ctx.signal.aborted) return abortedOutcome(ctx.signal, ctx.timeoutMs, elapsed());
+    if (ctx.cancel.aborted) return abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed());
     return down(elapsed(), scrub(errorLine(error, password), secrets), errorDetail(error));
   } finally {
     unsubscribe();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TcpProbeSpec } from '../../config/schema.js';
 import { tcpProbe } from './tcp.probe.js';
 import { close, listen, probeContext } from './testing.js';
+import { Cancellation } from '../../lib/cancellation.js';
 
 const spec = (host: string, port: number): TcpProbeSpec => ({ kind: 'tcp', host, port });
 
@@ -49,7 +50,7 @@ describe('tcpProbe', () => {
     const controller = new AbortController();
     controller.abort();
     const outcome = await tcpProbe(spec('127.0.0.1', port), {
-      signal: controller.signal,
+      cancel: Cancellation.fromSignal(controller.signal),
       timeoutMs: 1_000,
       baseDir: '.',
     });

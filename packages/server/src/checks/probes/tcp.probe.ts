@@ -1,12 +1,12 @@
 import { connect } from 'node:net';
 import type { TcpProbeSpec } from '../../config/schema.js';
 import type { Probe, ProbeOutcome } from '../probe.js';
-import { abortedOutcome, describeError, down, errorDetail, startClock, up, whenAborted } from './common.js';
+import { abortedOutcome, describeError, down, errorDetail, startClock, up } from './common.js';
 
 /** Like a Kubernetes tcpSocket probe: up when the connection opens; it is closed at once. */
 export const tcpProbe: Probe<TcpProbeSpec> = async (spec, ctx) => {
   const elapsed = startClock();
-  if (ctx.signal.aborted) return abortedOutcome(ctx.signal, ctx.timeoutMs, elapsed());
+  if (ctx.cancel.aborted) return abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed());
   const target = `${spec.host}:${spec.port}`;
   return new Promise((resolve) => {
     const socket = connect({ host: spec.host, port: spec.port });
@@ -21,8 +21,8 @@ export const tcpProbe: Probe<TcpProbeSpec> = async (spec, ctx) => {
       ),
     );
     socket.on('error', (error) => finish(down(elapsed(), describeError(error), errorDetail(error))));
-    const unsubscribe = whenAborted(ctx.signal, () =>
-      finish(abortedOutcome(ctx.signal, ctx.timeoutMs, elapsed())),
+    const unsubscribe = ctx.cancel.onAbort(() =>
+      finish(abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed())),
     );
   });
 };

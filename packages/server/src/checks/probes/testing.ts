@@ -5,6 +5,7 @@ import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProbeContext } from '../probe.js';
+import { Cancellation } from '../../lib/cancellation.js';
 
 export interface KeyPair {
   keyPath: string;
@@ -89,5 +90,5 @@ export async function close(server: Server & { closeAllConnections?: () => void 
 }
 
 export function probeContext(timeoutMs = 5_000, baseDir = process.cwd()): ProbeContext {
-  return { signal: AbortSignal.timeout(timeoutMs), timeoutMs, baseDir };
+  return { cancel: Cancellation.timeout(timeoutMs), timeoutMs, baseDir };
 }

@@ -10,6 +10,7 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import type { TlsProbeSpec } from '../../config/schema.js';
+import type { Cancellation } from '../../lib/cancellation.js';
 import type { Probe, ProbeOutcome } from '../probe.js';
 import {
   abortedOutcome,
@@ -20,7 +21,6 @@ import {
   loadCaFile,
   startClock,
   up,
-  whenAborted,
 } from './common.js';
 
 const DAY_MS = 86_400_000;
@@ -42,7 +42,7 @@ async function secureContextFor(baseDir: string, ca: string): Promise<SecureCont
 function handshake(
   spec: TlsProbeSpec,
   secureContext: SecureContext | undefined,
-  signal: AbortSignal,
+  cancel: Cancellation,
 ): Promise<TLSSocket> {
   const servername = spec.serverName ?? (isIP(spec.host) ? undefined : spec.host);
   return new Promise((resolvePromise, reject) => {
@@ -55,7 +55,7 @@ function handshake(
       // The hostname is checked separately, so `authorized` speaks of the chain alone.
       checkServerIdentity: () => undefined,
     });
-    const unsubscribe = whenAborted(signal, () => socket.destroy(signal.reason as Error));
+    const unsubscribe = cancel.onAbort(() => socket.destroy(cancel.reason as Error));
     socket.once('secureConnect', () => {
       unsubscribe();
       resolvePromise(socket);
@@ -139,14 +139,14 @@ export const tlsProbe: Probe<TlsProbeSpec> = async (spec, ctx) => {
   const elapsed = startClock();
   try {
     const secureContext = spec.ca ? await secureContextFor(ctx.baseDir, spec.ca) : undefined;
-    const socket = await handshake(spec, secureContext, ctx.signal);
+    const socket = await handshake(spec, secureContext, ctx.cancel);
     try {
       return judgeCertificate(spec, socket, elapsed());
     } finally {
       socket.destroy();
     }
   } catch (error) {
-    if (ctx.signal.aborted) return abortedOutcome(ctx.signal, ctx.timeoutMs, elapsed());
+    if (ctx.cancel.aborted) return abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed());
     return down(elapsed(), describeError(error), errorDetail(error));
   }
 };
