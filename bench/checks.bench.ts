@@ -20,6 +20,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, arch, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { CheckService } from '../packages/server/src/checks/check.service.js';
@@ -318,19 +319,41 @@ interface Rate {
   targetsProcessCpuPercentOfOneCore: number;
 }
 
+/** BENCH_CPU_PROF=DIR writes a CPU profile of each measured window (only the window) to DIR. */
+async function profiled<T>(label: string, work: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return work();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    const file = join(dir, `checks-${label}-${Date.now()}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    progress(`CPU profile of ${label}: ${file}`);
+    session.disconnect();
+  }
+}
+
 /** Warms up, then counts completions over SAT_SECONDS with this process's and the targets' CPU. */
 async function measureRate(
   targets: TargetProcess,
   counter: { completed: number; errors: number; measuring: boolean },
+  label = 'window',
 ): Promise<Rate & { window: WindowResult }> {
   await sleep(SAT_WARMUP_SECONDS * 1000);
-  const { result: window, targetsCpuPercent } = await withTargetsCpu(targets, async () => {
-    counter.measuring = true;
-    const w = startWindow();
-    await sleep(SAT_SECONDS * 1000);
-    counter.measuring = false;
-    return w.stop();
-  });
+  const { result: window, targetsCpuPercent } = await withTargetsCpu(targets, () =>
+    profiled(label, async () => {
+      counter.measuring = true;
+      const w = startWindow();
+      await sleep(SAT_SECONDS * 1000);
+      counter.measuring = false;
+      return w.stop();
+    }),
+  );
   const seconds = window.wallMs / 1000;
   const cpuMicros = (window.cpuPercentOfOneCore / 100) * seconds * 1e6;
   return {
@@ -392,7 +415,7 @@ async function floorLoop(targets: TargetProcess): Promise<Rate> {
     return response.statusCode === 200;
   });
   try {
-    const { window: _window, ...rate } = await measureRate(targets, loop.counter);
+    const { window: _window, ...rate } = await measureRate(targets, loop.counter, 'floor');
     progress(`B: floor ${rate.requestsPerSecond} requests/s, ${rate.cpuMicrosPerRequest} µs CPU each`);
     return rate;
   } finally {
@@ -502,7 +525,7 @@ async function opsbookAtSaturation(dir: string, targets: TargetProcess, checks: 
     await service.apply(config, dir);
     service.start();
     const warningsBefore = log.warnings();
-    const { window, ...rate } = await measureRate(targets, counter);
+    const { window, ...rate } = await measureRate(targets, counter, `opsbook-${checks}`);
     const skipWarnings = log.warnings() - warningsBefore;
     const mem = memory();
     await service.stop();

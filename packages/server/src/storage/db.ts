@@ -13,6 +13,11 @@ export interface Store {
   engine: Engine;
   /** Where the data lives, with any password hidden. */
   location: string;
+  /**
+   * The better-sqlite3 handle behind `db` (SQLite only), for hot writes with prepared statements.
+   * It is the same single connection, so statements run inside a Kysely transaction belong to it.
+   */
+  sqlite?: Database.Database;
   /** Throws when the store cannot answer a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -45,6 +50,7 @@ function openSqlite(path: string): Store {
     db,
     engine: 'sqlite',
     location: file,
+    sqlite: database,
     async ping() {
       await sql`select 1`.execute(db);
     },
