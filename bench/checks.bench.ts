@@ -75,6 +75,8 @@ const PERIOD_SECONDS = 10;
 const WARMUP_SECONDS = envNumber('BENCH_WARMUP_SECONDS', PERIOD_SECONDS);
 const SAT_SECONDS = envNumber('BENCH_SAT_SECONDS', 10);
 const SAT_WARMUP_SECONDS = 3;
+/** Probes on a worker thread, as Opsbook does from PROBE_THREAD_MIN_CHECKS checks; BENCH_PROBE_THREAD=0 keeps them inline. */
+const PROBE_THREAD = process.env.BENCH_PROBE_THREAD !== '0';
 const CONCURRENCY = Math.round(envNumber('BENCH_CONCURRENCY', 64));
 const API_RUNS = Math.round(envNumber('BENCH_API_RUNS', 20));
 const TARGET_SERVERS = 4;
@@ -174,6 +176,7 @@ async function scenarioTarget(dir: string, targets: TargetProcess) {
     store,
     logger: log.logger,
     concurrency,
+    probeThread: PROBE_THREAD,
     onRun: (_definition, outcome) => {
       runs++;
       if (!measuring) return;
@@ -513,6 +516,7 @@ async function opsbookAtSaturation(dir: string, targets: TargetProcess, checks: 
     store,
     logger: log.logger,
     concurrency: CONCURRENCY,
+    probeThread: PROBE_THREAD,
     onRun: (_definition, outcome) => {
       runs++;
       if (!counter.measuring) return;

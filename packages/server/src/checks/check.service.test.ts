@@ -39,7 +39,10 @@ ${extra}`;
   return result.config;
 }
 
-describe.each(ENGINES)('checks on %s', (engine) => {
+// Every engine with probes on the main thread, and SQLite with probes on their own thread.
+const MODES = [...ENGINES.map((engine) => [engine, false] as const), ['sqlite', true] as const];
+
+describe.each(MODES)('checks on %s (probe thread: %s)', (engine, probeThread) => {
   let t: TestStore;
   let target: Target;
   let service: CheckService | undefined;
@@ -61,7 +64,7 @@ describe.each(ENGINES)('checks on %s', (engine) => {
 
   it('gates liveness and readiness on startup, then records transitions with reasons', async () => {
     target.status.set('/startup', 503);
-    service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50 });
+    service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50, probeThread });
     await service.loadStoredState();
     await service.apply(config(target), '.');
     service.start();
@@ -108,7 +111,7 @@ describe.each(ENGINES)('checks on %s', (engine) => {
   }, 30_000);
 
   it('reload keeps unchanged checks running, restarts changed ones, drops removed ones', async () => {
-    service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50 });
+    service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50, probeThread });
     await service.apply(config(target), '.');
     service.start();
     await waitFor(async () => (await statusOf('shop/ready')) === 'healthy', 8000, 'healthy');
@@ -131,13 +134,13 @@ describe.each(ENGINES)('checks on %s', (engine) => {
   }, 30_000);
 
   it('resumes stored states after a restart instead of starting unknown', async () => {
-    service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50 });
+    service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50, probeThread });
     await service.apply(config(target), '.');
     service.start();
     await waitFor(async () => (await statusOf('shop/ready')) === 'healthy', 8000, 'healthy');
     await service.stop();
 
-    service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50 });
+    service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50, probeThread });
     await service.loadStoredState();
     await service.apply(config(target), '.');
     expect(service.state('shop/ready')!.status).toBe('healthy');
@@ -145,7 +148,7 @@ describe.each(ENGINES)('checks on %s', (engine) => {
   }, 30_000);
 
   it('a probe to an unresolvable host is a down result with the DNS error', async () => {
-    service = new CheckService({ store: t.store, logger, concurrency: 10 });
+    service = new CheckService({ store: t.store, logger, concurrency: 10, probeThread });
     const cfg = config(
       target,
       `

@@ -11,7 +11,14 @@ import { RollupAggregator, MINUTE } from '../telemetry/rollup.js';
 import { definitionsFromConfig, redactSpec, type CheckDefinition } from './check-definitions.js';
 import { runProbe } from './probes/index.js';
 import type { ProbeOutcome } from './probe.js';
-import { alignedDue, phaseOffset, Scheduler, TimeoutError } from './scheduler.js';
+import {
+  InlineProbeExecutor,
+  type ProbeExecutor,
+  type ProbeExecutorEvents,
+  type ProbeReport,
+} from './probe-executor.js';
+import { ThreadProbeExecutor } from './probe-thread.js';
+import { alignedDue, phaseOffset } from './scheduler.js';
 import { applyOutcome, initialState, type CheckState, type Transition } from './state-machine.js';
 
 export interface CheckServiceOptions {
@@ -22,6 +29,11 @@ export interface CheckServiceOptions {
   onRun?(definition: CheckDefinition, outcome: ProbeOutcome, state: CheckState, at: number): void;
   onLag?(lagMs: number): void;
   onEvent?(event: NewEvent): void;
+  /**
+   * Probe on a worker thread, so probing never competes with the API and the store for the main
+   * thread. Ignored when `now` is given (simulated time lives on the main thread).
+   */
+  probeThread?: boolean;
   /** How often buffered results are written (ms); 1,000 by default. */
   flushIntervalMs?: number;
   now?(): number;
@@ -39,10 +51,18 @@ interface Live {
   state: CheckState;
   /** When the check (or its gate) became active; initialDelaySeconds counts from here. */
   activatedAt: number;
+  /** When its status row was last queued for writing. */
+  statusQueuedAt: number;
 }
 
+/**
+ * A status row whose health, gate and last outcome are unchanged is rewritten at most this often:
+ * at a 1 s period that upsert was a third of the store's work. Results are stored on every run.
+ */
+const STATUS_REFRESH_MS = 5_000;
+
 export class CheckService {
-  private readonly scheduler: Scheduler;
+  private readonly scheduler: ProbeExecutor;
   private readonly writer: CheckBatchWriter;
   private readonly repository: CheckRepository;
   private readonly live = new Map<string, Live>();
@@ -61,12 +81,15 @@ export class CheckService {
     this.aggregator = new RollupAggregator(this.now());
     this.writer = new CheckBatchWriter(options.store);
     this.repository = new CheckRepository(options.store.db);
-    this.scheduler = new Scheduler({
-      concurrency: options.concurrency,
-      onStart: (lag) => options.onLag?.(lag),
-      onSkip: (job) => this.noteSkip(job.id),
-      now: this.now,
-    });
+    const events: ProbeExecutorEvents = {
+      onReport: (report) => this.onReport(report),
+      onLag: (lag) => options.onLag?.(lag),
+      onSkip: (id) => this.noteSkip(id),
+    };
+    this.scheduler =
+      options.probeThread && !options.now
+        ? new ThreadProbeExecutor(options.concurrency, events, options.logger)
+        : new InlineProbeExecutor(options.concurrency, events, this.now);
   }
 
   private skipped = 0;
@@ -183,7 +206,7 @@ export class CheckService {
         state = initialState(now);
         summary.added.push(definition.id);
       }
-      this.live.set(definition.id, { definition, state, activatedAt: now });
+      this.live.set(definition.id, { definition, state, activatedAt: now, statusQueuedAt: now });
       if (current) this.scheduler.unschedule(definition.id);
       this.markDirty(definition.id);
     }
@@ -230,6 +253,8 @@ export class CheckService {
     clearInterval(this.flushTimer);
     clearInterval(this.minuteTimer);
     await this.scheduler.stop();
+    // Every status goes out as it is now, including those refreshed less often while running.
+    for (const id of this.live.keys()) this.markDirty(id);
     // The open minute is not stored: the next start rebuilds it from the raw results.
     await this.flush();
   }
@@ -303,36 +328,43 @@ export class CheckService {
     );
     this.scheduler.schedule({
       id: definition.id,
+      probe: definition.probe,
       periodMs,
       firstDueAt,
       timeoutMs: definition.timing.timeoutSeconds * 1000,
-      run: (cancel) => this.execute(definition, cancel),
+      baseDir: this.baseDir,
+      tag: definition.specHash,
     });
   }
 
-  private async execute(definition: CheckDefinition, cancel: Cancellation): Promise<void> {
-    const startedAt = this.now();
-    const timeoutMs = definition.timing.timeoutSeconds * 1000;
-    const outcome = await runProbe(definition.probe, { cancel, timeoutMs, baseDir: this.baseDir });
-    // A run cancelled by shutdown or reload says nothing about the target.
-    if (cancel.aborted && !(cancel.reason instanceof TimeoutError)) return;
-    const live = this.live.get(definition.id);
-    if (!live || live.definition.specHash !== definition.specHash) return;
-    this.record(live, startedAt, outcome);
+  private onReport(report: ProbeReport): void {
+    const live = this.live.get(report.id);
+    // A result of a check changed or removed since the run started says nothing about the new one.
+    if (!live || live.definition.specHash !== report.tag) return;
+    this.record(live, report.startedAt, report.outcome, report.detailJson);
   }
 
-  private record(live: Live, at: number, outcome: ProbeOutcome): void {
+  private record(live: Live, at: number, outcome: ProbeOutcome, detailJson?: string): void {
     const { definition } = live;
-    const { state, transition } = applyOutcome(live.state, outcome, definition.timing, at);
+    const before = live.state;
+    const { state, transition } = applyOutcome(before, outcome, definition.timing, at);
     live.state = state;
-    this.markDirty(definition.id);
+    if (
+      transition ||
+      state.lastStatus !== before.lastStatus ||
+      state.started !== before.started ||
+      at - live.statusQueuedAt >= STATUS_REFRESH_MS
+    ) {
+      live.statusQueuedAt = at;
+      this.markDirty(definition.id);
+    }
     this.batch.results.push({
       check_id: definition.id,
       started_at: at,
       status: outcome.status,
       latency_ms: outcome.latencyMs,
       message: outcome.message,
-      detail: JSON.stringify(outcome.detail),
+      detail: detailJson ?? JSON.stringify(outcome.detail),
     });
     this.aggregator.add(definition.id, at, outcome.status === 'up', outcome.latencyMs);
     this.options.onRun?.(definition, outcome, state, at);

@@ -38,6 +38,8 @@ export const DEFAULT_RETENTION = {
 
 /** Enough parallel probes for 1,000 probes/s at a few ms each, without exhausting sockets. */
 export const DEFAULT_CONCURRENCY = 256;
+/** With `scheduler.probeThread: auto`, probes get their own thread from this many checks at start. */
+export const PROBE_THREAD_MIN_CHECKS = 200;
 
 /** Guide 5.4: certificates are urgent 7 days before expiry. */
 export const CERT_MIN_DAYS = 7;

@@ -237,7 +237,11 @@ export const configSchema = z
       })
       .prefault({}),
     scheduler: z
-      .strictObject({ concurrency: z.number().int().min(1).max(10_000).default(DEFAULT_CONCURRENCY) })
+      .strictObject({
+        concurrency: z.number().int().min(1).max(10_000).default(DEFAULT_CONCURRENCY),
+        /** Probes on their own worker thread: `auto` from PROBE_THREAD_MIN_CHECKS checks at start. */
+        probeThread: z.enum(['auto', 'on', 'off']).default('auto'),
+      })
       .prefault({}),
     services: z.array(serviceSchema).default([]),
     metrics: metricsSchema,

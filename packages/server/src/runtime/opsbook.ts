@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { loadConfigFile, formatDiagnostic, type Diagnostic } from '../config/load.js';
 import type { OpsbookConfig } from '../config/schema.js';
 import { CheckService } from '../checks/check.service.js';
+import { wantsProbeThread } from '../checks/probe-executor.js';
 import { CheckQueries } from '../checks/check.queries.js';
 import { backfillRollups } from '../checks/rollup-backfill.js';
 import { openStore, type Store } from '../storage/db.js';
@@ -570,6 +571,10 @@ export class Opsbook {
       store,
       logger: this.logger,
       concurrency: this.config.scheduler.concurrency,
+      probeThread: wantsProbeThread(
+        this.config.scheduler.probeThread,
+        this.config.services.reduce((count, service) => count + service.checks.length, 0),
+      ),
       onRun: (definition, outcome, state, at) => {
         try {
           this.metricStore?.ingest(checkSamples(definition, outcome, state, at));

@@ -1,7 +1,8 @@
 import type { ProbeSpec } from '../../config/schema.js';
 import { Cancellation } from '../../lib/cancellation.js';
 import type { Probe, ProbeContext, ProbeOutcome, ProbeTable } from '../probe.js';
-import { abortedOutcome, describeError, down, startClock } from './common.js';
+import { performance } from 'node:perf_hooks';
+import { abortedOutcome, describeError, down } from './common.js';
 import { dnsProbe } from './dns.probe.js';
 import { httpProbe } from './http.probe.js';
 import { postgresProbe } from './postgres.probe.js';
@@ -21,34 +22,52 @@ export const probes: ProbeTable = {
  * ignores its cancellation: the probe gets one that also aborts at the deadline.
  */
 export function runProbe(spec: ProbeSpec, ctx: ProbeContext): Promise<ProbeOutcome> {
-  const elapsed = startClock();
   const probe = probes[spec.kind] as Probe | undefined;
-  if (!probe)
-    return Promise.resolve(down(elapsed(), `unknown probe kind "${(spec as { kind: unknown }).kind}"`));
-  if (ctx.cancel.aborted) return Promise.resolve(abortedOutcome(ctx.cancel, ctx.timeoutMs, elapsed()));
+  if (!probe) return Promise.resolve(down(0, `unknown probe kind "${(spec as { kind: unknown }).kind}"`));
+  if (ctx.cancel.aborted) return Promise.resolve(abortedOutcome(ctx.cancel, ctx.timeoutMs, 0));
+  return new Promise<ProbeOutcome>((resolve) => new GuardedRun(probe, spec, ctx, resolve));
+}
 
-  const own = new Cancellation();
-  const unlink = ctx.cancel.onAbort(() => own.abort(ctx.cancel.reason));
-  const deadline = setTimeout(
-    () => own.abort(new DOMException(`timed out after ${ctx.timeoutMs}ms`, 'TimeoutError')),
-    ctx.timeoutMs,
-  );
-  // Whichever comes first: the probe's own answer or its cancellation (a probe may ignore it).
-  return new Promise<ProbeOutcome>((resolve) => {
-    let settled = false;
-    const finish = (outcome: ProbeOutcome): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      unlink();
-      resolve(outcome);
-    };
-    own.onAbort(() => finish(abortedOutcome(own, ctx.timeoutMs, elapsed())));
-    settle(probe, spec, { cancel: own, timeoutMs: ctx.timeoutMs, baseDir: ctx.baseDir }, elapsed).then(
-      finish,
-      finish,
-    );
-  });
+/**
+ * One run with its deadline: resolves with the probe's answer or, whichever comes first, with the
+ * aborted outcome (a probe may ignore its cancellation). A class keeps the hot path to one object.
+ */
+class GuardedRun {
+  private readonly started = performance.now();
+  private readonly own = new Cancellation();
+  private readonly unlink: () => void;
+  private readonly deadline: NodeJS.Timeout;
+  private settled = false;
+
+  constructor(
+    probe: Probe,
+    spec: ProbeSpec,
+    private readonly ctx: ProbeContext,
+    private readonly resolve: (outcome: ProbeOutcome) => void,
+  ) {
+    this.unlink = ctx.cancel.onAbort(() => this.own.abort(ctx.cancel.reason));
+    this.deadline = setTimeout(() => this.timeout(), ctx.timeoutMs);
+    this.own.onAbort(() => this.finish(abortedOutcome(this.own, ctx.timeoutMs, this.elapsed())));
+    void settle(probe, spec, { cancel: this.own, timeoutMs: ctx.timeoutMs, baseDir: ctx.baseDir }, () =>
+      this.elapsed(),
+    ).then((outcome) => this.finish(outcome));
+  }
+
+  private elapsed(): number {
+    return Math.round((performance.now() - this.started) * 100) / 100;
+  }
+
+  private timeout(): void {
+    this.own.abort(new DOMException(`timed out after ${this.ctx.timeoutMs}ms`, 'TimeoutError'));
+  }
+
+  private finish(outcome: ProbeOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.deadline);
+    this.unlink();
+    this.resolve(outcome);
+  }
 }
 
 /** A probe that throws (even synchronously) is a bug, but the check is simply down. */
