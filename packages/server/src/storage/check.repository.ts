@@ -16,7 +16,12 @@ export interface CheckListFilter {
   limit: number;
 }
 
-export type CheckListRow = CheckRow & Partial<Omit<CheckStatusRow, 'check_id'>> & { total: number };
+/** A check as listed: what the API shows of it (no spec) with its current state. */
+export type CheckListRow = Pick<
+  CheckRow,
+  'id' | 'service_id' | 'name' | 'description' | 'kind' | 'role' | 'target' | 'timing'
+> &
+  Partial<Omit<CheckStatusRow, 'check_id'>>;
 
 export class CheckRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -110,8 +115,15 @@ export class CheckRepository {
     return this.db
       .selectFrom('checks')
       .leftJoin('check_status', 'check_status.check_id', 'checks.id')
-      .selectAll('checks')
       .select([
+        'checks.id',
+        'checks.service_id',
+        'checks.name',
+        'checks.description',
+        'checks.kind',
+        'checks.role',
+        'checks.target',
+        'checks.timing',
         'check_status.status',
         'check_status.since',
         'check_status.consecutive_successes',
@@ -128,7 +140,7 @@ export class CheckRepository {
    * Current state of every check: the page is one query read in primary-key order (a window count in
    * the same query made SQLite sort every row); `total` comes from a separate count.
    */
-  async list(filter: CheckListFilter): Promise<CheckListRow[]> {
+  async list(filter: CheckListFilter): Promise<{ rows: CheckListRow[]; total: number }> {
     const page = await this.filtered(this.withStatus(), filter)
       .$if(filter.after !== undefined, (q) => q.where('checks.id', '>', filter.after!))
       .orderBy('checks.id')
@@ -141,8 +153,7 @@ export class CheckRepository {
         .select(sql<number>`count(*)`.as('total')),
       filter,
     ).executeTakeFirst();
-    const total = Number(counted?.total ?? 0);
-    return page.map((row) => ({ ...row, total }) as CheckListRow);
+    return { rows: page as CheckListRow[], total: Number(counted?.total ?? 0) };
   }
 
   private filtered<Q extends { where: (...args: never[]) => unknown }>(query: Q, filter: CheckListFilter): Q {
@@ -162,12 +173,9 @@ export class CheckRepository {
     return q as Q;
   }
 
-  async get(id: string): Promise<CheckListRow | undefined> {
-    const row = await this.withStatus()
-      .select(sql<number>`1`.as('total'))
-      .where('checks.id', '=', id)
-      .executeTakeFirst();
-    return row as CheckListRow | undefined;
+  async get(id: string): Promise<(CheckListRow & { spec: string }) | undefined> {
+    const row = await this.withStatus().select('checks.spec').where('checks.id', '=', id).executeTakeFirst();
+    return row as (CheckListRow & { spec: string }) | undefined;
   }
 
   async listServices(): Promise<ServiceRow[]> {
