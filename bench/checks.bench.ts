@@ -7,16 +7,19 @@
 // Scenarios (all on loopback; HTTP targets run in a child process, bench/lib/targets.ts):
 //   A "target":     CheckService + SQLite, N checks every 10 s: rate, schedule lag, CPU, memory,
 //                   persistence, and what late runs waited behind.
-//   B "saturation": a bare undici closed loop vs CheckService with N and 4N checks every 1 s, same
+//   B "saturation": a bare undici closed loop vs CheckService with N, 3N and 4N checks every 1 s, same
 //                   targets and concurrency: requests/s each, CPU per request, and the ratio.
+//                   CheckService probes on its own thread as Opsbook does at this size
+//                   (BENCH_PROBE_THREAD=0: on the main thread).
 //   C "api":        the full Opsbook (runtime/opsbook.ts) with N checks; GET /api/v1/checks timings.
 //   Opt-in (BENCH_ONLY): "breakdown" adds the layers between the floor and CheckService (runProbe
 //   alone, Scheduler + runProbe); "hour" runs across a minute boundary and the first hour boundary
 //   after a start (CheckService's clock is shifted).
 //
 // Environment (defaults): BENCH_CHECKS (10000), BENCH_SECONDS (30), BENCH_WARMUP_SECONDS (10, one
-// period), BENCH_SAT_SECONDS (10), BENCH_SAT_CHECKS (comma list; N,4N), BENCH_CONCURRENCY (64, for B),
-// BENCH_API_RUNS (20), BENCH_LOG_LEVEL (warn), BENCH_ONLY (target,saturation,api).
+// period), BENCH_SAT_SECONDS (10), BENCH_SAT_CHECKS (comma list; N,3N,4N), BENCH_CONCURRENCY (64, for B),
+// BENCH_API_RUNS (20), BENCH_LOG_LEVEL (warn), BENCH_ONLY (target,saturation,api), BENCH_PROBE_THREAD (1),
+// BENCH_CPU_PROF (a directory: CPU profiles of the measured windows, main thread).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, arch, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +65,7 @@ const CHECKS = Math.round(envNumber('BENCH_CHECKS', 10_000));
  * never exceed demand / floor: 10,000 checks (10,000/s) cap it near 0.27 on a machine whose floor is
  * ~35,000/s. So B also runs 4 × BENCH_CHECKS, a demand above the floor; the verdict uses the best rate.
  */
-const SAT_CHECK_COUNTS = (process.env.BENCH_SAT_CHECKS ?? `${CHECKS},${4 * CHECKS}`)
+const SAT_CHECK_COUNTS = (process.env.BENCH_SAT_CHECKS ?? `${CHECKS},${3 * CHECKS},${4 * CHECKS}`)
   .split(',')
   .map((value) => {
     const n = Math.round(Number(value));
