@@ -15,6 +15,7 @@ import { EventRepository, type EventFilter } from '../storage/event.repository.j
 import { ResultRepository } from '../storage/result.repository.js';
 import type { RollupAggregator } from '../telemetry/rollup.js';
 import { checkStats, type StatsWindow } from './check-stats.js';
+import type { CheckState } from './state-machine.js';
 
 export interface CheckListQuery {
   service?: string;
@@ -34,6 +35,11 @@ export class CheckQueries {
     private readonly store: Store,
     private readonly rollups: RollupAggregator,
     private readonly now: () => number = Date.now,
+    /**
+     * The running service's state of a check, fresher than its stored row (rows of checks whose
+     * health did not change are rewritten only every few seconds).
+     */
+    private readonly live: (id: string) => CheckState | undefined = () => undefined,
   ) {
     this.checks = new CheckRepository(store.db);
     this.resultRows = new ResultRepository(store.db);
@@ -42,7 +48,7 @@ export class CheckQueries {
 
   async list(query: CheckListQuery): Promise<CheckList> {
     const { rows, total } = await this.checks.list({ ...query, after: query.cursor });
-    const items = rows.map(toView);
+    const items = rows.map((row) => toView(row, this.live(row.id)));
     const last = items.at(-1);
     return { items, total, nextCursor: items.length === query.limit && last ? last.id : null };
   }
@@ -50,7 +56,7 @@ export class CheckQueries {
   async get(id: string): Promise<CheckDetail> {
     const row = await this.checks.get(id);
     if (!row) throw new NotFoundError(`no check "${id}"; list them with GET /api/v1/checks`);
-    return { ...toView(row), spec: JSON.parse(row.spec) as Record<string, unknown> };
+    return { ...toView(row, this.live(id)), spec: JSON.parse(row.spec) as Record<string, unknown> };
   }
 
   async results(id: string, from: number, to: number, limit: number): Promise<CheckResult[]> {
@@ -113,7 +119,8 @@ export class CheckQueries {
   }
 }
 
-function toView(row: CheckListRow): CheckView {
+function toView(stored: CheckListRow, live: CheckState | undefined): CheckView {
+  const row = live ? { ...stored, ...stateColumns(live) } : stored;
   return {
     id: row.id,
     service: row.service_id,
@@ -136,5 +143,18 @@ function toView(row: CheckListRow): CheckView {
             latencyMs: row.last_latency_ms ?? 0,
             message: row.last_message ?? '',
           },
+  };
+}
+
+function stateColumns(state: CheckState): Partial<CheckListRow> {
+  return {
+    status: state.status,
+    since: state.since,
+    consecutive_successes: state.consecutiveSuccesses,
+    consecutive_failures: state.consecutiveFailures,
+    last_run_at: state.lastRunAt,
+    last_status: state.lastStatus,
+    last_latency_ms: state.lastLatencyMs,
+    last_message: state.lastMessage,
   };
 }

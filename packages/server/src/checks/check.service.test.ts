@@ -133,6 +133,27 @@ describe.each(MODES)('checks on %s (probe thread: %s)', (engine, probeThread) =>
     expect(listed.items.map((c) => c.id)).toEqual(['shop/live', 'shop/ready']);
   }, 30_000);
 
+  it('rewrites unchanged status rows only every few seconds, and lists the running state', async () => {
+    service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50, probeThread });
+    await service.apply(config(target), '.');
+    service.start();
+    await waitFor(async () => (await statusOf('shop/ready')) === 'healthy', 8000, 'healthy');
+    const stored = new CheckQueries(t.store, service.rollups);
+    const firstAt = (await stored.get('shop/ready')).lastResult!.at;
+    await waitFor(() => service!.state('shop/ready')!.consecutiveSuccesses >= 3, 8000, 'two more runs');
+    await service.flush();
+    // Same health, same outcome: the row was not rewritten on every run...
+    expect((await stored.get('shop/ready')).lastResult!.at).toBe(firstAt);
+    // ...but what the API lists comes from the running service.
+    const live = new CheckQueries(t.store, service.rollups, Date.now, (id) => service!.state(id));
+    const fresh = await live.get('shop/ready');
+    expect(fresh.lastResult!.at).toBeGreaterThan(firstAt);
+    expect(fresh.consecutiveSuccesses).toBeGreaterThanOrEqual(3);
+    expect((await live.list({ limit: 10 })).items.find((c) => c.id === 'shop/ready')).toMatchObject({
+      lastResult: { at: fresh.lastResult!.at },
+    });
+  }, 30_000);
+
   it('resumes stored states after a restart instead of starting unknown', async () => {
     service = new CheckService({ store: t.store, logger, concurrency: 10, flushIntervalMs: 50, probeThread });
     await service.apply(config(target), '.');

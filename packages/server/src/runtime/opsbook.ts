@@ -605,7 +605,7 @@ export class Opsbook {
       this.logger.info(backfilled, 'rebuilt rollups from stored results');
     await checks.loadStoredState();
     const summary = await checks.apply(this.config, this.baseDir);
-    this.queries = new CheckQueries(store, checks.rollups);
+    this.queries = new CheckQueries(store, checks.rollups, Date.now, (id) => checks.state(id));
     checks.start();
     await this.event({
       kind: 'opsbook.started',
