@@ -84,7 +84,7 @@ export class CheckService {
     const events: ProbeExecutorEvents = {
       onReport: (report) => this.onReport(report),
       onLag: (lag) => options.onLag?.(lag),
-      onSkip: (id) => this.noteSkip(id),
+      onSkip: (id, count) => this.noteSkip(id, count),
     };
     this.scheduler =
       options.probeThread && !options.now
@@ -96,8 +96,8 @@ export class CheckService {
   private skipLoggedAt = 0;
 
   /** Overload skips can be thousands a second; log a summary at most every 10 s. */
-  private noteSkip(id: string): void {
-    this.skipped++;
+  private noteSkip(id: string, count: number): void {
+    this.skipped += count;
     const now = this.now();
     if (now - this.skipLoggedAt < 10_000) return;
     this.options.logger.warn(

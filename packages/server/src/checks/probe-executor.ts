@@ -33,8 +33,8 @@ export interface ProbeExecutorEvents {
   onReport(report: ProbeReport): void;
   /** Actual start minus due time of every run, in ms. */
   onLag(lagMs: number): void;
-  /** A run skipped because the previous run of the job was still going. */
-  onSkip(id: string): void;
+  /** `count` runs skipped because the previous run of their job was still going; `id` is one of them. */
+  onSkip(id: string, count: number): void;
 }
 
 export interface ProbeExecutor {
@@ -79,7 +79,7 @@ export class InlineProbeExecutor implements ProbeExecutor {
     this.scheduler = new Scheduler({
       concurrency,
       onStart: (lag) => events.onLag(lag),
-      onSkip: (job) => events.onSkip(job.id),
+      onSkip: (job) => events.onSkip(job.id, 1),
       now,
     });
   }

@@ -15,4 +15,11 @@ export type ToProbeThread =
 export const REPORT_FIELDS = 7;
 
 export type FromProbeThread =
-  { type: 'reports'; reports: (string | number)[]; lags: number[]; skipped: string[] } | { type: 'stopped' };
+  | {
+      type: 'reports';
+      reports: (string | number)[];
+      lags: number[];
+      /** Overload can skip thousands of runs a second: a count and one example, not every id. */
+      skipped: { count: number; example: string };
+    }
+  | { type: 'stopped' };

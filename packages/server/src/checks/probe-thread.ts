@@ -85,7 +85,7 @@ export class ThreadProbeExecutor implements ProbeExecutor {
     if (message.type === 'stopped') return this.onStopped?.();
     const { reports, lags, skipped } = message;
     for (const lag of lags) this.events.onLag(lag);
-    for (const id of skipped) this.events.onSkip(id);
+    if (skipped.count > 0) this.events.onSkip(skipped.example, skipped.count);
     for (let i = 0; i < reports.length; i += REPORT_FIELDS) {
       const up = reports[i + 3] === 1;
       this.events.onReport({

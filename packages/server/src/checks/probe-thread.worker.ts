@@ -10,16 +10,16 @@ const port = parentPort!;
 let scheduler: Scheduler | undefined;
 let reports: (string | number)[] = [];
 let lags: number[] = [];
-let skipped: string[] = [];
+let skipped = { count: 0, example: '' };
 let timer: NodeJS.Timeout | undefined;
 
 function send(): void {
   timer = undefined;
-  if (reports.length === 0 && lags.length === 0 && skipped.length === 0) return;
+  if (reports.length === 0 && lags.length === 0 && skipped.count === 0) return;
   const message: FromProbeThread = { type: 'reports', reports, lags, skipped };
   reports = [];
   lags = [];
-  skipped = [];
+  skipped = { count: 0, example: '' };
   port.postMessage(message);
 }
 
@@ -52,7 +52,11 @@ port.on('message', (message: ToProbeThread) => {
       scheduler = new Scheduler({
         concurrency: message.concurrency,
         onStart: (lag) => (lags.push(lag), soon()),
-        onSkip: (job) => (skipped.push(job.id), soon()),
+        onSkip: (job) => {
+          skipped.count++;
+          skipped.example = job.id;
+          soon();
+        },
       });
       return;
     case 'schedule': {
