@@ -93,6 +93,35 @@ describe('scheduler', () => {
     expect(reasons[1]).not.toBeInstanceOf(TimeoutError);
   });
 
+  it('under overload starts the earliest due run first and reports the periods it missed', async () => {
+    const started: string[] = [];
+    let skips = 0;
+    const scheduler = new Scheduler({ concurrency: 1, onSkip: () => skips++ });
+    const t0 = Date.now() + 20;
+    for (const [id, offset] of [
+      ['late', 20],
+      ['early', 0],
+      ['mid', 10],
+    ] as const)
+      scheduler.schedule({
+        id,
+        periodMs: 50,
+        firstDueAt: t0 + offset,
+        timeoutMs: 1_000,
+        run: async () => {
+          started.push(id);
+          await sleep(60);
+        },
+      });
+    scheduler.start();
+    await sleep(450);
+    await scheduler.stop();
+    expect(started.slice(0, 3)).toEqual(['early', 'mid', 'late']);
+    // Three jobs due every 50 ms, one slot, 60 ms per run: most periods are missed, and said so.
+    expect(started.length).toBeLessThanOrEqual(8);
+    expect(skips).toBeGreaterThan(10);
+  });
+
   it('unscheduling removes a job for good', async () => {
     let runs = 0;
     const scheduler = new Scheduler({ concurrency: 5 });

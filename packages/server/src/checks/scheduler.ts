@@ -33,10 +33,6 @@ export class Scheduler {
   private readonly heap = new MinHeap<Entry>((e) => e.due);
   private readonly jobs = new Map<string, { job: Job; generation: number }>();
   private readonly running = new Map<string, Cancellation>();
-  /** Due runs waiting for a free slot: a queue read from `waitingHead` (no O(n) shift). */
-  private waiting: Entry[] = [];
-  private waitingHead = 0;
-  private readonly waitingIds = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -86,15 +82,13 @@ export class Scheduler {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
-    this.waiting = [];
-    this.waitingHead = 0;
-    this.waitingIds.clear();
     for (const cancel of this.running.values()) cancel.abort(new Error('cancelled: shutting down'));
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Wakes at the next due time, unless every slot is taken: then the next finishing run drains. */
   private arm(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.running.size >= this.options.concurrency) return;
     const next = this.heap.peek();
     if (!next) return;
     if (this.timer && next.due >= this.timerAt) return;
@@ -106,25 +100,35 @@ export class Scheduler {
   private tick(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
+    this.drain();
+  }
+
+  /**
+   * Starts due runs, earliest due first, while slots are free. Runs that are due but have no slot stay
+   * in the heap (no queue beside it), so under overload each run still costs one pop and one push.
+   */
+  private drain(): void {
     const now = this.now();
-    while ((this.heap.peek()?.due ?? Infinity) <= now) {
-      const entry = this.heap.pop()!;
+    while (!this.stopped && this.running.size < this.options.concurrency) {
+      const entry = this.heap.peek();
+      if (!entry || entry.due > now) break;
+      this.heap.pop();
       const current = this.jobs.get(entry.job.id);
       if (!current || current.generation !== entry.generation) continue;
       const { job } = current;
       // Fixed rate; when far behind, skip the missed slots rather than bursting to catch up.
       let nextDue = entry.due + job.periodMs;
-      if (nextDue <= now) nextDue += Math.ceil((now - nextDue + 1) / job.periodMs) * job.periodMs;
+      if (nextDue <= now) {
+        const missed = Math.ceil((now - nextDue + 1) / job.periodMs);
+        nextDue += missed * job.periodMs;
+        for (let i = 0; i < missed; i++) this.options.onSkip?.(job);
+      }
       this.heap.push({ due: nextDue, job, generation: entry.generation });
-      if (this.running.has(job.id) || this.waitingIds.has(job.id)) {
+      if (this.running.has(job.id)) {
         this.options.onSkip?.(job);
         continue;
       }
-      if (this.running.size < this.options.concurrency) this.launch(entry);
-      else {
-        this.waiting.push(entry);
-        this.waitingIds.add(job.id);
-      }
+      this.launch(entry);
     }
     this.arm();
   }
@@ -149,24 +153,6 @@ export class Scheduler {
       clearTimeout(timeout);
       if (this.running.get(job.id) === cancel) this.running.delete(job.id);
       this.drain();
-    }
-  }
-
-  private drain(): void {
-    while (
-      !this.stopped &&
-      this.waitingHead < this.waiting.length &&
-      this.running.size < this.options.concurrency
-    ) {
-      const entry = this.waiting[this.waitingHead++]!;
-      if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
-        this.waiting = this.waiting.slice(this.waitingHead);
-        this.waitingHead = 0;
-      }
-      this.waitingIds.delete(entry.job.id);
-      const current = this.jobs.get(entry.job.id);
-      if (current && current.generation === entry.generation && !this.running.has(entry.job.id))
-        this.launch(entry);
     }
   }
 }
