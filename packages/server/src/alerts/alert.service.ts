@@ -63,6 +63,17 @@ export interface AlertServiceOptions {
 
 type Suppression = AlertSnapshot['suppressedBy'];
 const NONE: Suppression = { silences: [], inhibitedBy: [], maintenance: [] };
+const NONE_JSON = JSON.stringify(NONE);
+
+/** A POST waiting to join the next group commit. */
+interface QueuedIntake {
+  alerts: ExternalAlert[];
+  resolve(accepted: number): void;
+  reject(error: unknown): void;
+}
+
+/** Bounds one group commit; requests beyond it wait for the next. */
+const MAX_GROUP_ALERTS = 5_000;
 
 export class AlertService {
   readonly silences: SilenceService;
@@ -77,6 +88,8 @@ export class AlertService {
   private readonly storedExpiry = new Map<string, number | null>();
   private config: AlertingConfig | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly intake: QueuedIntake[] = [];
+  private intakeQueued = false;
   private evaluationTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private boundaryTimer: NodeJS.Timeout | undefined;
@@ -85,7 +98,7 @@ export class AlertService {
 
   constructor(private readonly options: AlertServiceOptions) {
     this.now = options.now ?? Date.now;
-    this.repository = new AlertRepository(options.store.db);
+    this.repository = new AlertRepository(options.store.db, options.store.sqlite);
     this.silences = new SilenceService(this.repository, this.now);
   }
 
@@ -213,48 +226,107 @@ export class AlertService {
     });
   }
 
-  /** Alerts received from Prometheus (POST /api/v2/alerts) or an Alertmanager webhook. */
+  /**
+   * Alerts received from Prometheus (POST /api/v2/alerts) or an Alertmanager webhook; resolves with how
+   * many were taken once they are committed. Concurrent calls share one pass and one transaction (group
+   * commit), handled as one request with the bodies in arrival order; each caller gets its own count.
+   */
   ingest(external: ExternalAlert[]): Promise<number> {
-    return this.serial(async () => {
-      const now = this.now();
-      const resolveTimeout = this.config?.resolveTimeout ?? 5 * 60_000;
-      const changes: StateChange[] = [];
-      let stored = 0;
-      for (const raw of external) {
-        // An empty label is an absent label, as in Alertmanager: same alert, same fingerprint.
-        const input = {
-          ...raw,
-          labels: Object.fromEntries(Object.entries(raw.labels).filter(([, v]) => v !== '')),
-        };
-        const id = fingerprint(input.labels);
-        const before = this.alerts.get(id);
-        const endsAt = input.endsAt;
-        const resolved = endsAt !== undefined && endsAt <= now;
-        if (resolved && (!before || before.state === 'resolved')) continue;
-        const alert: ActiveAlert = {
-          fingerprint: id,
-          source: 'external',
-          rule: null,
-          labels: input.labels,
-          annotations: input.annotations,
-          state: resolved ? 'resolved' : 'firing',
-          activeAt: before && before.state !== 'resolved' ? before.activeAt : (input.startsAt ?? now),
-          firedAt: before && before.state === 'firing' ? before.firedAt : (input.startsAt ?? now),
-          resolvedAt: resolved ? endsAt : null,
-          expiresAt: resolved ? null : (endsAt ?? (input.keepUntilResolved ? null : now + resolveTimeout)),
-          lastSeenAt: now,
-          value: null,
-          generatorUrl: input.generatorUrl ?? '',
-        };
-        this.put(alert);
-        stored++;
-        if (!before || before.state !== alert.state) changes.push({ alert, to: alert.state });
-        else if (this.needsStoring(before, alert, resolveTimeout))
-          changes.push({ alert, to: alert.state, quiet: true });
+    return new Promise<number>((resolve, reject) => {
+      this.intake.push({ alerts: external, resolve, reject });
+      if (this.intakeQueued) return;
+      this.intakeQueued = true;
+      this.serial(async () => {
+        // One turn of the event loop: requests whose bodies are already in join this group.
+        await new Promise((next) => setImmediate(next));
+        this.intakeQueued = false;
+        await this.ingestGroup(this.takeGroup());
+      }).catch(() => {});
+    });
+  }
+
+  /** The queued requests up to MAX_GROUP_ALERTS (at least one); the rest get a pass of their own. */
+  private takeGroup(): QueuedIntake[] {
+    let alerts = 0;
+    let count = 0;
+    while (
+      count < this.intake.length &&
+      (count === 0 || alerts + this.intake[count]!.alerts.length <= MAX_GROUP_ALERTS)
+    )
+      alerts += this.intake[count++]!.alerts.length;
+    const group = this.intake.splice(0, count);
+    if (this.intake.length > 0 && !this.intakeQueued) {
+      this.intakeQueued = true;
+      this.serial(async () => {
+        this.intakeQueued = false;
+        await this.ingestGroup(this.takeGroup());
+      }).catch(() => {});
+    }
+    return group;
+  }
+
+  /**
+   * Applies a group of requests and commits them in one transaction. Every caller hears only after the
+   * commit; if it fails, every caller gets the error and the alerts in memory go back to what is stored,
+   * so a retry writes them again.
+   */
+  private async ingestGroup(group: QueuedIntake[]): Promise<void> {
+    const now = this.now();
+    const resolveTimeout = this.config?.resolveTimeout ?? 5 * 60_000;
+    const changes: StateChange[] = [];
+    const accepted: number[] = [];
+    /** Each alert as it was before this group touched it (undefined: it was not held). */
+    const before = new Map<string, ActiveAlert | undefined>();
+    try {
+      for (const request of group) {
+        let stored = 0;
+        for (const input of request.alerts) {
+          // An empty label is an absent label, as in Alertmanager: same alert, same fingerprint.
+          const labels = withoutEmptyValues(input.labels);
+          const id = fingerprint(labels);
+          const previous = this.alerts.get(id);
+          const endsAt = input.endsAt;
+          const resolved = endsAt !== undefined && endsAt <= now;
+          if (resolved && (!previous || previous.state === 'resolved')) continue;
+          if (!before.has(id)) before.set(id, previous);
+          const alert: ActiveAlert = {
+            fingerprint: id,
+            source: 'external',
+            rule: null,
+            labels,
+            annotations: input.annotations,
+            state: resolved ? 'resolved' : 'firing',
+            activeAt: previous && previous.state !== 'resolved' ? previous.activeAt : (input.startsAt ?? now),
+            firedAt: previous && previous.state === 'firing' ? previous.firedAt : (input.startsAt ?? now),
+            resolvedAt: resolved ? endsAt : null,
+            expiresAt: resolved ? null : (endsAt ?? (input.keepUntilResolved ? null : now + resolveTimeout)),
+            lastSeenAt: now,
+            value: null,
+            generatorUrl: input.generatorUrl ?? '',
+          };
+          stored++;
+          if (!previous || previous.state !== alert.state) {
+            this.put(alert);
+            changes.push({ alert, to: alert.state });
+          } else {
+            // Same fingerprint, so the same labels, and the same state: suppression cannot have changed.
+            this.alerts.set(id, alert);
+            if (this.needsStoring(previous, alert, resolveTimeout))
+              changes.push({ alert, to: alert.state, quiet: true });
+          }
+        }
+        accepted.push(stored);
       }
       await this.commit(changes, [], now);
-      return stored;
-    });
+    } catch (error) {
+      for (const [id, alert] of before) {
+        if (alert) this.put(alert);
+        else this.drop(id);
+      }
+      for (const request of group) request.reject(error);
+      throw error;
+    }
+    group.forEach((request, i) => request.resolve(accepted[i]!));
   }
 
   /** Expires external alerts past their endsAt, drops old resolved ones, re-checks suppression. */
@@ -361,16 +433,12 @@ export class AlertService {
     return run;
   }
 
-  /** Recomputes suppression, persists changed alerts and history, records events, notifies the sink. */
   /**
    * Prometheus re-sends firing alerts every evaluation. A re-send that changes nothing but the expiry
    * is stored only when the stored expiry would lapse within half the resolve timeout.
    */
   private needsStoring(before: ActiveAlert, after: ActiveAlert, resolveTimeout: number): boolean {
-    if (
-      before.generatorUrl !== after.generatorUrl ||
-      JSON.stringify(before.annotations) !== JSON.stringify(after.annotations)
-    )
+    if (before.generatorUrl !== after.generatorUrl || !sameRecord(before.annotations, after.annotations))
       return true;
     const stored = this.storedExpiry.get(after.fingerprint);
     if (after.expiresAt === null || stored === undefined || stored === null)
@@ -395,6 +463,7 @@ export class AlertService {
   /**
    * Works out suppression again (for the alerts that changed and those their change can affect, or for
    * all on a full pass), persists changed alerts and history, records events, notifies the sink.
+   * What it works out is kept only once the transaction has committed.
    */
   private async commit(
     changes: StateChange[],
@@ -410,7 +479,7 @@ export class AlertService {
     if (ended.length > 0) full = true;
     const activeSilences = this.silences.listSilences().filter((s) => silenceActive(s, now));
     const activeWindows = this.silences.listWindows().filter((w) => windowActive(w, now));
-    const scope: Iterable<string> = full ? [...this.alerts.keys()] : [...this.dirty];
+    const scope: string[] = full ? [...this.alerts.keys()] : [...this.dirty];
     this.dirty.clear();
 
     const changed = new Map<string, ActiveAlert>();
@@ -421,72 +490,130 @@ export class AlertService {
       if (change.alert.state !== 'pending' && !change.quiet)
         forSink.set(change.alert.fingerprint, change.alert);
     }
+    const suppression = new Map<string, Suppression>();
     for (const fp of scope) {
       const alert = this.alerts.get(fp);
       if (!alert) continue;
       const next = suppressionFor(alert, activeSilences, activeWindows, this.inhibition);
-      if (!sameSuppression(next, this.suppression.get(fp) ?? NONE)) {
-        changed.set(fp, alert);
-        if (alert.state !== 'pending') forSink.set(fp, alert);
-      }
-      this.suppression.set(fp, next);
+      if (sameSuppression(next, this.suppression.get(fp) ?? NONE)) continue;
+      suppression.set(fp, next);
+      changed.set(fp, alert);
+      if (alert.state !== 'pending') forSink.set(fp, alert);
     }
     for (const alert of options.touched ?? []) changed.set(alert.fingerprint, alert);
 
-    const history: NewHistoryRow[] = changes
-      .filter((c) => !c.quiet)
-      .map((c) => ({
-        fingerprint: c.alert.fingerprint,
+    // Labels are serialized once per alert, for its row, its history and its event.
+    const labelsJson = new Map<Labels, string>();
+    const json = (labels: Labels): string => {
+      let text = labelsJson.get(labels);
+      if (text === undefined) labelsJson.set(labels, (text = JSON.stringify(labels)));
+      return text;
+    };
+    const history: NewHistoryRow[] = [];
+    const events: NewEvent[] = [];
+    for (const c of changes) {
+      if (c.quiet) continue;
+      const { alert } = c;
+      const row: NewHistoryRow = {
+        fingerprint: alert.fingerprint,
         at: now,
         state: c.to,
-        alertname: c.alert.labels.alertname ?? '',
-        severity: c.alert.labels.severity ?? 'warning',
-        service: c.alert.labels.service ?? null,
-        labels: JSON.stringify(c.alert.labels),
-        value: c.alert.value,
-        summary: c.alert.annotations.summary ?? c.alert.annotations.description ?? '',
-      }));
-    const events: NewEvent[] = history
-      .filter((row) => row.state === 'firing' || row.state === 'resolved')
-      .map((row) => ({
-        at: now,
-        kind: `alert.${row.state}`,
-        severity:
-          row.state === 'resolved'
-            ? 'info'
-            : row.severity === 'critical'
-              ? 'error'
-              : row.severity === 'warning'
-                ? 'warning'
-                : 'info',
-        service_id: row.service,
-        check_id: null,
-        message: `${row.alertname} ${row.state}${row.service ? ` for ${row.service}` : ''}: ${row.summary}`,
-        data: JSON.stringify({
-          fingerprint: row.fingerprint,
-          labels: JSON.parse(row.labels) as Labels,
-          value: row.value,
-        }),
-      }));
+        alertname: alert.labels.alertname ?? '',
+        severity: alert.labels.severity ?? 'warning',
+        service: alert.labels.service ?? null,
+        labels: json(alert.labels),
+        value: alert.value,
+        summary: alert.annotations.summary ?? alert.annotations.description ?? '',
+      };
+      history.push(row);
+      if (row.state === 'firing' || row.state === 'resolved') events.push(alertEvent(row));
+    }
+    const rows: AlertRow[] = [];
+    for (const alert of changed.values())
+      rows.push(
+        toRow(
+          alert,
+          suppression.get(alert.fingerprint) ?? this.suppression.get(alert.fingerprint),
+          json,
+          now,
+        ),
+      );
     // Alerts, their history and the events land in one transaction.
+    try {
+      await this.repository.save(rows, removed, history, events);
+    } catch (error) {
+      for (const fp of scope) this.dirty.add(fp);
+      throw error;
+    }
+    for (const [fp, next] of suppression) if (this.alerts.has(fp)) this.suppression.set(fp, next);
     for (const alert of changed.values()) this.storedExpiry.set(alert.fingerprint, alert.expiresAt);
-    await this.repository.save(
-      [...changed.values()].map((a) => toRow(a, this.suppression.get(a.fingerprint) ?? NONE, now)),
-      removed,
-      history,
-      events,
-    );
-    for (const event of events) this.options.onEvent?.(event);
-    for (const row of history)
-      this.options.onTransition?.({ fingerprint: row.fingerprint, state: row.state, service: row.service });
-    for (const silence of ended)
-      this.options.logger.info({ silence: silence.id }, 'until-resolved silence ended: its alerts resolved');
-    this.armBoundary(now);
-    if (forSink.size > 0) this.options.sink?.update([...forSink.values()].map((a) => this.snapshot(a)));
+    // Committed: a failing listener is logged; it must not fail the requests that were stored.
+    try {
+      for (const event of events) this.options.onEvent?.(event);
+      for (const row of history)
+        this.options.onTransition?.({ fingerprint: row.fingerprint, state: row.state, service: row.service });
+      for (const silence of ended)
+        this.options.logger.info(
+          { silence: silence.id },
+          'until-resolved silence ended: its alerts resolved',
+        );
+      this.armBoundary(now);
+      if (forSink.size > 0) this.options.sink?.update([...forSink.values()].map((a) => this.snapshot(a)));
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'alert listeners failed after the commit');
+    }
   }
 }
 
-function toRow(alert: ActiveAlert, suppressedBy: Suppression, now: number): AlertRow {
+/** The event of a firing or resolved history row; its data is built as text from the labels' JSON. */
+function alertEvent(row: NewHistoryRow): NewEvent {
+  return {
+    at: row.at,
+    kind: `alert.${row.state}`,
+    severity:
+      row.state === 'resolved'
+        ? 'info'
+        : row.severity === 'critical'
+          ? 'error'
+          : row.severity === 'warning'
+            ? 'warning'
+            : 'info',
+    service_id: row.service,
+    check_id: null,
+    message: `${row.alertname} ${row.state}${row.service ? ` for ${row.service}` : ''}: ${row.summary}`,
+    // The same text as JSON.stringify({ fingerprint, labels, value }).
+    data: `{"fingerprint":${JSON.stringify(row.fingerprint)},"labels":${row.labels},"value":${JSON.stringify(row.value)}}`,
+  };
+}
+
+/** The same record, keys in the same order: what comparing their JSON would say, without building it. */
+function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  const other = Object.keys(b);
+  if (keys.length !== other.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (key !== other[i] || a[key] !== b[key]) return false;
+  }
+  return true;
+}
+
+/** The labels without empty values; the same object when there are none (the usual case). */
+function withoutEmptyValues(labels: Labels): Labels {
+  for (const name in labels) {
+    if (labels[name] !== '') continue;
+    return Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== ''));
+  }
+  return labels;
+}
+
+function toRow(
+  alert: ActiveAlert,
+  suppressedBy: Suppression | undefined,
+  labelsJson: (labels: Labels) => string,
+  now: number,
+): AlertRow {
   return {
     fingerprint: alert.fingerprint,
     source: alert.source,
@@ -494,7 +621,7 @@ function toRow(alert: ActiveAlert, suppressedBy: Suppression, now: number): Aler
     alertname: alert.labels.alertname ?? '',
     severity: alert.labels.severity ?? 'warning',
     service: alert.labels.service ?? null,
-    labels: JSON.stringify(alert.labels),
+    labels: labelsJson(alert.labels),
     annotations: JSON.stringify(alert.annotations),
     state: alert.state,
     active_at: alert.activeAt,
@@ -504,7 +631,8 @@ function toRow(alert: ActiveAlert, suppressedBy: Suppression, now: number): Aler
     last_seen_at: alert.lastSeenAt,
     value: alert.value,
     generator_url: alert.generatorUrl,
-    suppressed_by: JSON.stringify(suppressedBy),
+    suppressed_by:
+      suppressedBy === undefined || suppressedBy === NONE ? NONE_JSON : JSON.stringify(suppressedBy),
     updated_at: now,
   };
 }

@@ -21,12 +21,17 @@ export class InhibitionIndex {
   /** Adds or updates an alert; returns the targets whose inhibition may have changed. */
   set(alert: ActiveAlert): string[] {
     const before = this.keys.get(alert.fingerprint);
-    const source = this.rules.map((r) =>
-      alert.state === 'firing' && matchesAll(r.source, alert.labels) ? equalKey(r, alert.labels) : null,
-    );
-    const target = this.rules.map((r) =>
-      matchesAll(r.target, alert.labels) ? equalKey(r, alert.labels) : null,
-    );
+    // Plain loops: this runs for every alert received, and closures per call showed in profiles.
+    const source: (string | null)[] = [];
+    const target: (string | null)[] = [];
+    for (const rule of this.rules) {
+      source.push(
+        alert.state === 'firing' && matchesAll(rule.source, alert.labels)
+          ? equalKey(rule, alert.labels)
+          : null,
+      );
+      target.push(matchesAll(rule.target, alert.labels) ? equalKey(rule, alert.labels) : null);
+    }
     this.keys.set(alert.fingerprint, { source, target });
     return this.move(alert.fingerprint, before, { source, target });
   }
@@ -41,12 +46,15 @@ export class InhibitionIndex {
   inhibitors(fingerprint: string): string[] {
     const entry = this.keys.get(fingerprint);
     if (!entry) return [];
-    const found = new Set<string>();
-    entry.target.forEach((key, i) => {
-      if (key === null) return;
-      for (const fp of this.sources[i]!.get(key) ?? []) if (fp !== fingerprint) found.add(fp);
-    });
-    return [...found];
+    let found: Set<string> | undefined;
+    for (let i = 0; i < entry.target.length; i++) {
+      const key = entry.target[i];
+      if (key === null || key === undefined) continue;
+      const sources = this.sources[i]!.get(key);
+      if (!sources) continue;
+      for (const fp of sources) if (fp !== fingerprint) (found ??= new Set()).add(fp);
+    }
+    return found ? [...found] : [];
   }
 
   private move(
@@ -55,7 +63,7 @@ export class InhibitionIndex {
     after: { source: (string | null)[]; target: (string | null)[] } | undefined,
   ): string[] {
     const affected: string[] = [];
-    this.rules.forEach((_, i) => {
+    for (let i = 0; i < this.rules.length; i++) {
       const oldSource = before?.source[i] ?? null;
       const newSource = after?.source[i] ?? null;
       if (oldSource !== newSource) {
@@ -70,13 +78,16 @@ export class InhibitionIndex {
         if (oldTarget !== null) remove(this.targets[i]!, oldTarget, fingerprint);
         if (newTarget !== null) add(this.targets[i]!, newTarget, fingerprint);
       }
-    });
+    }
     return affected;
   }
 }
 
 function equalKey(rule: InhibitRule, labels: Labels): string {
-  return rule.equal.map((name) => labels[name] ?? '').join('\u0000');
+  let key = '';
+  for (let i = 0; i < rule.equal.length; i++)
+    key += (i === 0 ? '' : '\u0000') + (labels[rule.equal[i]!] ?? '');
+  return key;
 }
 
 function add(map: KeyMap, key: string, fp: string): void {

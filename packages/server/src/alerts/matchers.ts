@@ -47,7 +47,9 @@ export function matches(matcher: LabelMatcher, labels: Labels): boolean {
 }
 
 export function matchesAll(matchers: LabelMatcher[], labels: Labels): boolean {
-  return matchers.every((m) => matches(m, labels));
+  // A loop, not every(): this runs per alert and rule on every intake.
+  for (const matcher of matchers) if (!matches(matcher, labels)) return false;
+  return true;
 }
 
 export function formatMatcher(m: LabelMatcher): string {
