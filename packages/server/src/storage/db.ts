@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DB } from './db.types.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -46,6 +47,8 @@ function openSqlite(path: string): Store {
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) });
+  // Checkpoints (copying the WAL back and syncing the file) run on their own thread, not in commits.
+  const checkpointer = file === ':memory:' ? undefined : new SqliteCheckpointer(database, file);
   return {
     db,
     engine: 'sqlite',
@@ -55,7 +58,10 @@ function openSqlite(path: string): Store {
       await sql`select 1`.execute(db);
     },
     async close() {
+      await checkpointer?.stop();
       await db.destroy();
+      // Kysely opens its driver on the first query; a store closed before any has to close the handle.
+      if (database.open) database.close();
     },
   };
 }
