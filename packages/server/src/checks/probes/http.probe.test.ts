@@ -93,6 +93,30 @@ describe('httpProbe over http', () => {
     expect(seen).toMatchObject({ method: 'GET', body: '' });
   });
 
+  it('does not send credentials on to another origin when following a redirect', async () => {
+    const seenThere: (string | undefined)[] = [];
+    const other = createServer((request, response) => {
+      seenThere.push(request.headers.authorization);
+      response.end('fine');
+    });
+    const port = await listen(other);
+    const away = createServer((_request, response) =>
+      response.writeHead(302, { location: `http://127.0.0.1:${port}/landed` }).end(),
+    );
+    const awayPort = await listen(away);
+    try {
+      const outcome = await httpProbe(
+        spec(`http://localhost:${awayPort}/go`, { headers: { Authorization: 'Bearer secret' } }),
+        probeContext(),
+      );
+      expect(outcome).toMatchObject({ status: 'up', detail: { statusCode: 200 } });
+      expect(seenThere).toEqual([undefined]);
+    } finally {
+      await close(away);
+      await close(other);
+    }
+  });
+
   it('stops after 10 redirects and judges the last response', async () => {
     const outcome = await httpProbe(
       spec(`${base}/hop/0`, { conditions: ['[STATUS] == 200'] }),

@@ -250,10 +250,11 @@ export const httpProbe: Probe<HttpProbeSpec> = async (spec, ctx) => {
     let url = plan.url;
     let response = await exchange(dispatcher, plan.target, spec, plan.headers, ctx.cancel);
     // Redirects are followed here rather than by undici's interceptor, which costs every request.
-    const visited = new Set<string>([url.href]);
+    let visited: Set<string> | undefined;
     for (let hops = 0; spec.followRedirects && isRedirect(response.status) && response.location; hops++) {
       if (hops === MAX_REDIRECTS) break;
       const next = new URL(response.location, url);
+      visited ??= new Set([url.href]);
       if (visited.has(next.href))
         return down(elapsed(), 'redirect loop detected', { statusCode: response.status });
       visited.add(next.href);
@@ -263,7 +264,10 @@ export const httpProbe: Probe<HttpProbeSpec> = async (spec, ctx) => {
         response.status === 303 ||
         ((response.status === 301 || response.status === 302) && spec.method === 'POST');
       const nextSpec = asGet ? { ...spec, method: 'GET' as const, body: undefined } : spec;
-      response = await exchange(dispatcher, targetOf(url), nextSpec, plan.headers, ctx.cancel);
+      const target = targetOf(url);
+      // Credentials given for the configured origin never go to another one (as fetch and undici do).
+      const headers = target.origin === plan.target.origin ? plan.headers : withoutCredentials(plan.headers);
+      response = await exchange(dispatcher, target, nextSpec, headers, ctx.cancel);
     }
     return judgeResponse(spec, url, response, elapsed);
   } catch (error) {
@@ -271,6 +275,14 @@ export const httpProbe: Probe<HttpProbeSpec> = async (spec, ctx) => {
     return down(elapsed(), describeError(error), errorDetail(error));
   }
 };
+
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+function withoutCredentials(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())),
+  );
+}
 
 function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
