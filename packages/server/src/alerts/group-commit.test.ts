@@ -111,13 +111,15 @@ describe.each(ENGINES)('alert intake group commit on %s', (engine) => {
 
     // A real failure inside the transaction: the alert rows are written, then the events insert fails.
     await sql`alter table events rename to events_away`.execute(t.store.db);
-    const results = await Promise.allSettled([
+    // Two concurrent POSTs, so they share one group commit.
+    const sendBoth = () => [
       service.ingest([
         external('DiskFull', 'db', { annotations: { summary: 'changed' } }),
         external('HighLatency', 'shop'),
       ]),
       service.ingest([external('QueueBacklog', 'orders')]),
-    ]);
+    ];
+    const results = await Promise.allSettled(sendBoth());
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(await count(t, 'alerts')).toBe(1);
     expect(await count(t, 'alert_history')).toBe(1);
@@ -129,13 +131,7 @@ describe.each(ENGINES)('alert intake group commit on %s', (engine) => {
 
     // Prometheus retries the same batches: they are stored now, not skipped as unchanged.
     await sql`alter table events_away rename to events`.execute(t.store.db);
-    const retried = await Promise.all([
-      service.ingest([
-        external('DiskFull', 'db', { annotations: { summary: 'changed' } }),
-        external('HighLatency', 'shop'),
-      ]),
-      service.ingest([external('QueueBacklog', 'orders')]),
-    ]);
+    const retried = await Promise.all(sendBoth());
     expect(retried).toEqual([2, 1]);
     expect(await count(t, 'alerts')).toBe(3);
     expect(await count(t, 'alert_history')).toBe(3);

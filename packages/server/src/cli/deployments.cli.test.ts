@@ -1,27 +1,24 @@
 // `opsbook deployments` against a running Opsbook: record from a pipeline, finish, list and show with
 // the watch window and the alerts that fired in it; bad input exits 1 with the reason.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { apiCaller } from '../../../../test/api-caller.js';
 import { runCli, type CliResult } from '../../../../test/cli-runner.js';
 import { waitFor } from '../../../../test/target-server.js';
-import { Opsbook } from '../runtime/opsbook.js';
+import type { Opsbook } from '../runtime/opsbook.js';
+import { startOpsbook, type RunningOpsbook } from '../../../../test/running-opsbook.js';
 
 describe('opsbook deployments', () => {
-  let dir: string;
+  let running: RunningOpsbook;
   let opsbook: Opsbook;
   const call = apiCaller(() => opsbook.url);
   const cli = (args: string[]): Promise<CliResult> => runCli([...args, '--url', opsbook.url]);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'opsbook-cli-deployments-'));
-    const file = join(dir, 'opsbook.yaml');
-    writeFileSync(
-      file,
-      `
+    running = await startOpsbook(
+      'cli-deployments',
+      (dir) =>
+        `
 storage: { url: "sqlite:${join(dir, 'ops.db')}" }
 alerting: { defaultRules: false }
 deployments: { watchFor: 45m }
@@ -30,15 +27,10 @@ services:
   - { name: billing, owner: team-billing, environment: staging }
 `,
     );
-    opsbook = new Opsbook({ configFile: file, port: 0, logger: pino({ level: 'silent' }) });
-    await opsbook.start();
-    await opsbook.ready();
+    opsbook = running.opsbook;
   }, 30_000);
 
-  afterAll(async () => {
-    await opsbook.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => running.stop());
 
   it('records a finished deployment with its link, as the tester, watched for deployments.watchFor', async () => {
     const recorded = await cli([

@@ -1,27 +1,24 @@
 // The deployments API of a running Opsbook: recording and finishing deployments, bad input naming its field,
 // newest-first pages, the timeline event, and the watch window holding the real alerts that fired in it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { apiCaller } from '../../../../../test/api-caller.js';
 import { waitFor } from '../../../../../test/target-server.js';
-import { Opsbook } from '../../runtime/opsbook.js';
+import type { Opsbook } from '../../runtime/opsbook.js';
+import { startOpsbook, type RunningOpsbook } from '../../../../../test/running-opsbook.js';
 
 const MIN = 60_000;
 
 describe('deployments API', () => {
-  let dir: string;
+  let running: RunningOpsbook;
   let opsbook: Opsbook;
   const call = apiCaller(() => opsbook.url);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'opsbook-deployments-'));
-    const file = join(dir, 'opsbook.yaml');
-    writeFileSync(
-      file,
-      `
+    running = await startOpsbook(
+      'deployments',
+      (dir) =>
+        `
 storage: { url: "sqlite:${join(dir, 'ops.db')}" }
 alerting: { defaultRules: false }
 services:
@@ -30,15 +27,10 @@ services:
   - { name: search, owner: team-search }
 `,
     );
-    opsbook = new Opsbook({ configFile: file, port: 0, logger: pino({ level: 'silent' }) });
-    await opsbook.start();
-    await opsbook.ready();
+    opsbook = running.opsbook;
   }, 30_000);
 
-  afterAll(async () => {
-    await opsbook.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => running.stop());
 
   /** Fires an alert through the Alertmanager-compatible intake and waits until it is in the history. */
   async function fire(alertname: string, service: string): Promise<number> {

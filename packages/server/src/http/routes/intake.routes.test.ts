@@ -1,39 +1,30 @@
 // POST /api/v2/alerts of a running Opsbook: a bad body answers the 400 the zod schema words (field path
 // and reason) and writes nothing, other media types 415, the OpenAPI document still describes the
 // body, and concurrent POSTs are each answered with their own count once stored.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { PostableAlerts } from '@opsbook/contracts';
 import { apiCaller, testAuth } from '../../../../../test/api-caller.js';
 import { formatPath } from '../../config/load.js';
-import { Opsbook } from '../../runtime/opsbook.js';
+import type { Opsbook } from '../../runtime/opsbook.js';
+import { startOpsbook, type RunningOpsbook } from '../../../../../test/running-opsbook.js';
 
 describe('POST /api/v2/alerts', () => {
-  let dir: string;
+  let running: RunningOpsbook;
   let opsbook: Opsbook;
   const call = apiCaller(() => opsbook.url);
   const total = async (query = '') =>
     (await call('GET', `/api/v1/alerts?limit=1${query}`)).body.total as number;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'opsbook-intake-'));
-    const file = join(dir, 'opsbook.yaml');
-    writeFileSync(
-      file,
-      `storage: { url: "sqlite:${join(dir, 'ops.db')}" }\nalerting: { defaultRules: false }\n`,
+    running = await startOpsbook(
+      'intake',
+      (dir) => `storage: { url: "sqlite:${join(dir, 'ops.db')}" }\nalerting: { defaultRules: false }\n`,
     );
-    opsbook = new Opsbook({ configFile: file, port: 0, logger: pino({ level: 'silent' }) });
-    await opsbook.start();
-    await opsbook.ready();
+    opsbook = running.opsbook;
   }, 30_000);
 
-  afterAll(async () => {
-    await opsbook.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => running.stop());
 
   it('answers a bad body with the schema’s issues, field by field, and writes nothing', async () => {
     const bodies: unknown[] = [
