@@ -34,6 +34,8 @@ export const DEFAULT_RETENTION = {
   minuteRollups: '35d',
   rollups: '400d',
   events: '400d',
+  /** The notification delivery log (ended deliveries and their attempts). */
+  notifications: '90d',
 } as const;
 
 /** Enough parallel probes for 1,000 probes/s at a few ms each, without exhausting sockets. */

@@ -36,6 +36,7 @@ describe('config loading', () => {
     expect(result.config.storage.url).toBe('sqlite:./data/opsbook.db');
     expect(result.config.retention.results).toBe(7 * 86_400_000);
     expect(result.config.retention.rollups).toBe(400 * 86_400_000);
+    expect(result.config.retention.notifications).toBe(90 * 86_400_000);
   });
 
   it('reports every problem at once with line, column and key path', () => {

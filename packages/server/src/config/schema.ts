@@ -234,6 +234,7 @@ export const configSchema = z
         minuteRollups: durationMs.prefault(DEFAULT_RETENTION.minuteRollups),
         rollups: durationMs.prefault(DEFAULT_RETENTION.rollups),
         events: durationMs.prefault(DEFAULT_RETENTION.events),
+        notifications: durationMs.prefault(DEFAULT_RETENTION.notifications),
       })
       .prefault({}),
     scheduler: z

@@ -201,6 +201,11 @@ export class Outbox implements NotificationQueue {
     this.wake();
   }
 
+  /** Drops the log of deliveries that ended before `before` (retention.notifications). */
+  purge(before: number): Promise<number> {
+    return this.repository.purge(before);
+  }
+
   /** Starts sending. Deliveries a crash left mid-send are sent again. */
   async start(): Promise<void> {
     if (this.running) return;

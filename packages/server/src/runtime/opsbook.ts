@@ -667,6 +667,7 @@ export class Opsbook {
         })) +
         (await new EventRepository(store.db).purge(now - retention.events)) +
         ((await this.alerts?.purge(now - retention.events)) ?? 0) +
+        ((await this.outbox?.purge(now - retention.notifications)) ?? 0) +
         ((await this.access?.audit.purge(this.config.auth.auditRetention)) ?? 0);
       await this.access?.auth.purgeSessions();
       if (removed > 0) this.logger.info({ removed }, 'retention: removed expired results and rollups');

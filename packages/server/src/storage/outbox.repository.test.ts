@@ -49,6 +49,43 @@ describe.each(ENGINES)('outbox repository on %s', (engine) => {
     expect(rows[0]!.created_at).toBe(T0);
   });
 
+  it('purges deliveries that ended before the cutoff, with their attempts, and never open ones', async () => {
+    const DAY = 86_400_000;
+    await repo.insert([
+      delivery('old', 1, { status: 'delivered', updated_at: T0 - 100 * DAY, delivered_at: T0 - 100 * DAY }),
+      delivery('old', 2, { status: 'failed', updated_at: T0 - 100 * DAY }),
+      delivery('old', 3, { status: 'pending', updated_at: T0 - 100 * DAY }),
+      delivery('new', 1, { status: 'delivered', updated_at: T0 - DAY, delivered_at: T0 - DAY }),
+    ]);
+    const failed = (await repo.list({ limit: 10 })).find((r) => r.idempotency_key === 'old-2')!;
+    await repo.recordAttempt(
+      failed.id,
+      {
+        attempt: 1,
+        at: T0 - 100 * DAY,
+        duration_ms: 1,
+        ok: 0,
+        retryable: 0,
+        status: 400,
+        response: '',
+        error: 'HTTP 400',
+      },
+      {
+        status: 'failed',
+        attempts: 1,
+        last_error: 'HTTP 400',
+        last_status: 400,
+        next_attempt_at: null,
+        updated_at: T0 - 100 * DAY,
+      },
+    );
+
+    expect(await repo.purge(T0 - 90 * DAY)).toBe(2);
+    expect((await repo.list({ limit: 10 })).map((r) => r.idempotency_key).sort()).toEqual(['new-1', 'old-3']);
+    expect(await repo.attempts(failed.id)).toEqual([]);
+    expect(await repo.purge(T0 - 90 * DAY)).toBe(0);
+  });
+
   it('offers only the earliest open delivery of each lane, once it is due', async () => {
     await repo.insert([
       delivery('a', 1),

@@ -22,6 +22,7 @@ export type DeliveryUpdate = Pick<
 
 /** Open deliveries hold back later ones of their lane. */
 const OPEN: DeliveryStatus[] = ['pending', 'sending'];
+const ENDED: DeliveryStatus[] = ['delivered', 'failed', 'expired'];
 
 export interface DeliveryFilter {
   status?: DeliveryStatus;
@@ -184,6 +185,26 @@ export class OutboxRepository {
       .where('delivery_id', '=', deliveryId)
       .orderBy('attempt')
       .execute();
+  }
+
+  /**
+   * Removes deliveries that ended (delivered, failed, expired) before `before`, with their attempts.
+   * Open ones stay whatever their age: they are still owed to a receiver.
+   */
+  async purge(before: number): Promise<number> {
+    const ended = this.db
+      .selectFrom('notification_deliveries')
+      .select('id')
+      .where('status', 'in', ENDED)
+      .where('updated_at', '<', before);
+    // Attempts first, so the purge does not depend on the foreign key's cascade being enforced.
+    await this.db.deleteFrom('notification_attempts').where('delivery_id', 'in', ended).execute();
+    const result = await this.db
+      .deleteFrom('notification_deliveries')
+      .where('status', 'in', ENDED)
+      .where('updated_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** How many deliveries are in each status. */
