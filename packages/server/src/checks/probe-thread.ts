@@ -67,6 +67,8 @@ export class ThreadProbeExecutor implements ProbeExecutor {
 
   private spawn(delayMs = 0): Worker {
     const worker = new Worker(ENTRY, { name: 'opsbook-probes', workerData: { delayMs } });
+    // The process lives as long as its own work (the server) does; the thread never holds it up.
+    worker.unref();
     worker.on('message', (message: FromProbeThread) => this.receive(message));
     worker.on('error', (error) => this.logger.error({ err: error }, 'the probe thread failed'));
     worker.on('exit', (code) => {
