@@ -29,6 +29,31 @@ function delivery(lane: string, sequence: number, overrides: Partial<NewDelivery
   };
 }
 
+/** A first attempt answered 400: the delivery fails for good. */
+function failFor400(repo: OutboxRepository, id: number, at: number): Promise<void> {
+  return repo.recordAttempt(
+    id,
+    {
+      attempt: 1,
+      at,
+      duration_ms: 12.5,
+      ok: 0,
+      retryable: 0,
+      status: 400,
+      response: 'bad',
+      error: 'HTTP 400',
+    },
+    {
+      status: 'failed',
+      attempts: 1,
+      last_error: 'HTTP 400',
+      last_status: 400,
+      next_attempt_at: null,
+      updated_at: at,
+    },
+  );
+}
+
 describe.each(ENGINES)('outbox repository on %s', (engine) => {
   let t: TestStore;
   let repo: OutboxRepository;
@@ -58,27 +83,7 @@ describe.each(ENGINES)('outbox repository on %s', (engine) => {
       delivery('new', 1, { status: 'delivered', updated_at: T0 - DAY, delivered_at: T0 - DAY }),
     ]);
     const failed = (await repo.list({ limit: 10 })).find((r) => r.idempotency_key === 'old-2')!;
-    await repo.recordAttempt(
-      failed.id,
-      {
-        attempt: 1,
-        at: T0 - 100 * DAY,
-        duration_ms: 1,
-        ok: 0,
-        retryable: 0,
-        status: 400,
-        response: '',
-        error: 'HTTP 400',
-      },
-      {
-        status: 'failed',
-        attempts: 1,
-        last_error: 'HTTP 400',
-        last_status: 400,
-        next_attempt_at: null,
-        updated_at: T0 - 100 * DAY,
-      },
-    );
+    await failFor400(repo, failed.id, T0 - 100 * DAY);
 
     expect(await repo.purge(T0 - 90 * DAY)).toBe(2);
     expect((await repo.list({ limit: 10 })).map((r) => r.idempotency_key).sort()).toEqual(['new-1', 'old-3']);
@@ -105,27 +110,7 @@ describe.each(ENGINES)('outbox repository on %s', (engine) => {
     // a1 is being sent: a2 still waits behind it.
     expect((await repo.due(T0, 10)).map((r) => `${r.lane}${r.sequence}`)).toEqual(['c2']);
 
-    await repo.recordAttempt(
-      a1.id,
-      {
-        attempt: 1,
-        at: T0,
-        duration_ms: 12.5,
-        ok: 0,
-        retryable: 0,
-        status: 400,
-        response: 'bad',
-        error: 'HTTP 400',
-      },
-      {
-        status: 'failed',
-        attempts: 1,
-        last_error: 'HTTP 400',
-        last_status: 400,
-        next_attempt_at: null,
-        updated_at: T0,
-      },
-    );
+    await failFor400(repo, a1.id, T0);
     // Failed for good: the next one of the lane may go.
     expect((await repo.due(T0, 10)).map((r) => `${r.lane}${r.sequence}`).sort()).toEqual(['a2', 'c2']);
     expect(await repo.due(T0 + 1000, 10)).toHaveLength(3);
