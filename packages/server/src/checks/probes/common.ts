@@ -7,10 +7,15 @@ import type { ProbeOutcome } from '../probe.js';
 
 type Detail = Record<string, unknown>;
 
+/** Milliseconds since `start` (a performance.now() reading), rounded to 0.01 ms. */
+export function elapsedSince(start: number): number {
+  return Math.round((performance.now() - start) * 100) / 100;
+}
+
 /** Starts a clock; the returned function gives the milliseconds since, rounded to 0.01 ms. */
 export function startClock(): () => number {
   const start = performance.now();
-  return () => Math.round((performance.now() - start) * 100) / 100;
+  return () => elapsedSince(start);
 }
 
 export function up(latencyMs: number, message: string, detail: Detail = {}): ProbeOutcome {

@@ -2,7 +2,7 @@ import type { ProbeSpec } from '../../config/schema.js';
 import { Cancellation } from '../../lib/cancellation.js';
 import type { Probe, ProbeContext, ProbeOutcome, ProbeTable } from '../probe.js';
 import { performance } from 'node:perf_hooks';
-import { abortedOutcome, describeError, down } from './common.js';
+import { abortedOutcome, describeError, down, elapsedSince } from './common.js';
 import { dnsProbe } from './dns.probe.js';
 import { httpProbe } from './http.probe.js';
 import { postgresProbe } from './postgres.probe.js';
@@ -54,7 +54,7 @@ class GuardedRun {
   }
 
   private elapsed(): number {
-    return Math.round((performance.now() - this.started) * 100) / 100;
+    return elapsedSince(this.started);
   }
 
   private timeout(): void {
